@@ -1,0 +1,139 @@
+#include "core/input.h"
+
+#include <sys/stat.h>
+
+#include <cctype>
+#include <cerrno>
+#include <cstring>
+
+#include "core/error.h"
+
+extern "C" {
+#include <libavutil/dict.h>
+#include <libavutil/mem.h>
+}
+
+namespace fmv {
+namespace {
+
+constexpr int kTapBufferSize = 64 * 1024;
+// Program tables are read from the first bytes only; later PMT versions do not change carriage in practice.
+constexpr int64_t kTapLimit = 16 * 1024 * 1024;
+
+std::string localPathOf(const std::string& url) { return url.rfind("file:", 0) == 0 ? url.substr(5) : url; }
+
+void checkLocalPath(const std::string& url) {
+  const std::string path = localPathOf(url);
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    if (err == ENOENT || err == ENOTDIR) throw Error("ERR_INPUT_NOT_FOUND", "open", "input file not found: " + path, AVERROR(err));
+    throw Error("ERR_INPUT_OPEN", "open", "cannot open input " + path + ": " + std::strerror(err), AVERROR(err));
+  }
+  if (S_ISDIR(st.st_mode)) throw Error("ERR_INPUT_IS_DIRECTORY", "open", "input is a directory, not a media file: " + path);
+  if (S_ISREG(st.st_mode) && st.st_size == 0) throw Error("ERR_INPUT_EMPTY", "open", "input file is empty: " + path);
+}
+
+}  // namespace
+
+bool isLocalPath(const std::string& url) {
+  if (url.rfind("file:", 0) == 0) return true;
+  const auto colon = url.find(':');
+  if (colon == std::string::npos) return true;
+  // A scheme is letters, digits, '+', '-' or '.' before the colon; a path like "./a:b" is not a URL.
+  for (size_t i = 0; i < colon; ++i) {
+    const char c = url[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '+' || c == '-' || c == '.')) return true;
+  }
+  return colon == 0;
+}
+
+MediaInput::MediaInput(const std::string& url, const InputOptions& options, CancelToken& cancel) : url_(url) {
+  if (isLocalPath(url)) checkLocalPath(url);
+  const AVIOInterruptCB interrupt = cancel.interruptCallback();
+
+  // Read through our own AVIOContext so the program tables can be parsed from the raw bytes.
+  AVIOContext* source = nullptr;
+  const int openRet = avio_open2(&source, url.c_str(), AVIO_FLAG_READ, &interrupt, nullptr);
+  if (openRet >= 0) {
+    source_.reset(source);
+    auto* buffer = static_cast<uint8_t*>(av_malloc(kTapBufferSize));
+    if (!buffer) throw Error("ERR_NO_MEMORY", "open", "out of memory opening " + url);
+    AVIOContext* tap = avio_alloc_context(buffer, kTapBufferSize, 0, this, &MediaInput::readTapped, nullptr,
+                                          (source->seekable & AVIO_SEEKABLE_NORMAL) ? &MediaInput::seekTapped : nullptr);
+    if (!tap) {
+      av_free(buffer);
+      throw Error("ERR_NO_MEMORY", "open", "out of memory opening " + url);
+    }
+    tap->seekable = source->seekable;
+    tap_.reset(tap);
+  } else if (openRet != AVERROR_PROTOCOL_NOT_FOUND) {
+    cancel.throwIfStopped("open");
+    throw Error("ERR_INPUT_OPEN", "open", "cannot open input " + url + ": " + avErrorText(openRet), openRet);
+  }
+  // Else a demuxer-level protocol (rtsp, sdp): libavformat opens it itself, without the byte tap.
+
+  AVFormatContext* fmt = avformat_alloc_context();
+  if (!fmt) throw Error("ERR_NO_MEMORY", "open", "out of memory opening " + url);
+  fmt->interrupt_callback = interrupt;
+  if (tap_) {
+    fmt->pb = tap_.get();
+    fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
+  }
+  AVDictionary* opts = nullptr;
+  if (options.probeSize > 0) av_dict_set_int(&opts, "probesize", options.probeSize, 0);
+  if (options.analyzeDurationUs > 0) av_dict_set_int(&opts, "analyzeduration", options.analyzeDurationUs, 0);
+  const AVInputFormat* forced = nullptr;
+  if (!options.format.empty()) {
+    forced = av_find_input_format(options.format.c_str());
+    if (!forced) {
+      av_dict_free(&opts);
+      avformat_free_context(fmt);
+      throw Error("ERR_INVALID_OPTION", "open", "unknown input format '" + options.format + "'");
+    }
+  }
+  const int ret = avformat_open_input(&fmt, url.c_str(), forced, &opts);  // frees fmt on failure
+  av_dict_free(&opts);
+  if (ret < 0) {
+    cancel.throwIfStopped("open");
+    if (ret == AVERROR_INVALIDDATA)
+      throw Error("ERR_INPUT_FORMAT", "open", "input is not a recognised media file: " + url + " (" + avErrorText(ret) + ")", ret);
+    throw Error("ERR_INPUT_OPEN", "open", "cannot open input " + url + ": " + avErrorText(ret), ret);
+  }
+  fmt_.reset(fmt);
+
+  const int infoRet = avformat_find_stream_info(fmt, nullptr);
+  cancel.throwIfStopped("probe");
+  if (infoRet < 0) throw Error("ERR_STREAM_INFO", "probe", "cannot read stream information of " + url + ": " + avErrorText(infoRet), infoRet);
+}
+
+int64_t MediaInput::size() const {
+  if (fmt_ && fmt_->pb) {
+    const int64_t s = source_ ? avio_size(source_.get()) : avio_size(fmt_->pb);
+    return s >= 0 ? s : -1;
+  }
+  return -1;
+}
+
+int MediaInput::readTapped(void* opaque, uint8_t* buf, int size) {
+  auto* self = static_cast<MediaInput*>(opaque);
+  const int64_t pos = avio_tell(self->source_.get());
+  const int n = avio_read_partial(self->source_.get(), buf, size);
+  if (n <= 0) return n == 0 ? AVERROR_EOF : n;
+  self->bytesRead_ += n;
+  // Feed only the bytes that continue the stream where the tap left off.
+  if (self->tapPos_ < kTapLimit && pos <= self->tapPos_ && pos + n > self->tapPos_) {
+    const int64_t skip = self->tapPos_ - pos;
+    self->tables_.feed(buf + skip, static_cast<size_t>(n - skip));
+    self->tapPos_ = pos + n;
+  }
+  return n;
+}
+
+int64_t MediaInput::seekTapped(void* opaque, int64_t offset, int whence) {
+  auto* self = static_cast<MediaInput*>(opaque);
+  if (whence & AVSEEK_SIZE) return avio_size(self->source_.get());
+  return avio_seek(self->source_.get(), offset, whence & ~AVSEEK_FORCE);
+}
+
+}  // namespace fmv
