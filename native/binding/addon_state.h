@@ -12,6 +12,8 @@ namespace fmv::binding {
 struct AddonState {
   // The JS MediaError class, handed over by the TypeScript layer at load time.
   Napi::FunctionReference mediaErrorClass;
+  // Native jobs on their own threads (thread_job.cc owns the type); cancelled and joined at teardown.
+  void* runningJobs = nullptr;
 };
 
 AddonState& stateOf(Napi::Env env);

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace fmv {
@@ -51,9 +52,5 @@ class KlvFramer {
   uint64_t garbageBytes_ = 0;
   uint64_t truncatedUnits_ = 0;
 };
-
-// Strips metadata AU cell headers (5 bytes: service id, sequence, flags, 16-bit cell length) from a
-// sync KLV PES payload whose first header libavformat already removed; returns the KLV bytes.
-std::vector<uint8_t> stripAuCells(const uint8_t* data, size_t size);
 
 }  // namespace fmv

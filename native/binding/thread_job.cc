@@ -1,0 +1,112 @@
+#include "binding/thread_job.h"
+
+#include "binding/addon_state.h"
+
+namespace fmv::binding {
+namespace {
+
+// Jobs still running per environment, cancelled and joined when the environment goes away
+// (worker_threads termination, process exit).
+struct RunningJobs {
+  std::mutex mutex;
+  std::set<std::shared_ptr<ThreadJob>> jobs;
+};
+
+RunningJobs& runningJobsOf(Napi::Env env) {
+  AddonState& state = stateOf(env);
+  if (!state.runningJobs) {
+    auto* jobs = new RunningJobs();
+    state.runningJobs = jobs;
+    env.AddCleanupHook([jobs]() {
+      std::set<std::shared_ptr<ThreadJob>> all;
+      {
+        std::lock_guard<std::mutex> lock(jobs->mutex);
+        all.swap(jobs->jobs);
+      }
+      for (const auto& job : all) job->cancel();
+      for (const auto& job : all) job->join();
+      delete jobs;
+    });
+  }
+  return *static_cast<RunningJobs*>(state.runningJobs);
+}
+
+}  // namespace
+
+ThreadJob::~ThreadJob() { join(); }
+
+void ThreadJob::join() {
+  if (thread_.joinable() && thread_.get_id() != std::this_thread::get_id()) thread_.join();
+}
+
+void ThreadJob::cancel() {
+  cancel_.cancel();
+  std::lock_guard<std::mutex> lock(mutex_);
+  credits_.notify_all();
+}
+
+void ThreadJob::ack() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (inFlight_ > 0) --inFlight_;
+  credits_.notify_all();
+}
+
+bool ThreadJob::deliver(Delivery delivery, bool flowControlled) {
+  if (flowControlled) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    credits_.wait(lock, [&] { return inFlight_ < maxInFlight_ || cancel_.stopRequested(); });
+    if (cancel_.stopRequested()) return false;
+    ++inFlight_;
+  }
+  auto* boxed = new Delivery(std::move(delivery));
+  const napi_status status = tsfn_.NonBlockingCall(boxed, [](Napi::Env env, Napi::Function onEvent, Delivery* d) {
+    std::unique_ptr<Delivery> owned(d);
+    if (env == nullptr || onEvent.IsEmpty()) return;  // the environment is going away
+    (*owned)(env, onEvent);
+  });
+  if (status != napi_ok) {
+    delete boxed;
+    return false;
+  }
+  return true;
+}
+
+std::shared_ptr<ThreadJob> ThreadJob::start(Napi::Env env, const char* name, Napi::Function onEvent, size_t maxInFlight, Body body) {
+  std::shared_ptr<ThreadJob> job(new ThreadJob());
+  job->maxInFlight_ = maxInFlight;
+  job->tsfn_ = Napi::ThreadSafeFunction::New(env, onEvent, name, 0, 1);
+  RunningJobs& running = runningJobsOf(env);
+  {
+    std::lock_guard<std::mutex> lock(running.mutex);
+    running.jobs.insert(job);
+  }
+  RunningJobs* runningPtr = &running;
+  job->thread_ = std::thread([job, body = std::move(body), runningPtr]() {
+    body(*job);
+    job->tsfn_.Release();
+    // The environment may already have taken the job out of the list (teardown); erasing is harmless.
+    std::lock_guard<std::mutex> lock(runningPtr->mutex);
+    auto it = runningPtr->jobs.find(job);
+    if (it != runningPtr->jobs.end()) {
+      // Detach: the thread is ending by itself; nobody needs to join it.
+      job->thread_.detach();
+      runningPtr->jobs.erase(it);
+    }
+  });
+  return job;
+}
+
+Napi::Object ThreadJob::handle(Napi::Env env) {
+  Napi::Object h = Napi::Object::New(env);
+  auto* keep = new std::shared_ptr<ThreadJob>(shared_from_this());
+  h.Set("cancel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+          static_cast<std::shared_ptr<ThreadJob>*>(info.Data())->get()->cancel();
+        }, "cancel", keep));
+  h.Set("ack", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+          static_cast<std::shared_ptr<ThreadJob>*>(info.Data())->get()->ack();
+        }, "ack", keep));
+  h.Set("_job", Napi::External<std::shared_ptr<ThreadJob>>::New(env, keep, [](Napi::Env, std::shared_ptr<ThreadJob>* p) { delete p; }));
+  return h;
+}
+
+}  // namespace fmv::binding
