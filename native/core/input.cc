@@ -101,11 +101,17 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
     throw Error("ERR_INPUT_OPEN", "open", "cannot open input " + url + ": " + avErrorText(ret), ret);
   }
   fmt_.reset(fmt);
+  // The tty demuxer claims any text file (as ANSI art) by its extension: that is never FMV.
+  if (std::string(fmt->iformat->name) == "tty") {
+    throw Error("ERR_INPUT_FORMAT", "open", "input is a text file, not a media file: " + url, AVERROR_INVALIDDATA);
+  }
 
   const int infoRet = avformat_find_stream_info(fmt, nullptr);
   cancel.throwIfStopped("probe");
   if (infoRet < 0) throw Error("ERR_STREAM_INFO", "probe", "cannot read stream information of " + url + ": " + avErrorText(infoRet), infoRet);
 }
+
+bool MediaInput::isTransportStream() const { return fmt_ && std::string(fmt_->iformat->name) == "mpegts"; }
 
 int64_t MediaInput::size() const {
   if (fmt_ && fmt_->pb) {

@@ -34,6 +34,8 @@ class MediaInput {
   AVFormatContext* ctx() const { return fmt_.get(); }
   const TsProgramTables& tables() const { return tables_; }
   const std::string& url() const { return url_; }
+  // MPEG-TS (AVStream.id is then the PID).
+  bool isTransportStream() const;
   // Bytes read from the underlying input so far.
   int64_t bytesRead() const { return bytesRead_; }
   // Size of the input in bytes, or -1 when unknown (live inputs).

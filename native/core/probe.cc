@@ -43,11 +43,13 @@ bool isKlvStream(const AVStream* stream) {
   return stream->codecpar->codec_type == AVMEDIA_TYPE_DATA && stream->codecpar->codec_id == AV_CODEC_ID_SMPTE_KLV;
 }
 
-VideoStreamInfo describeVideoStream(const AVStream* st) {
+int pidOf(const AVStream* st, bool transportStream) { return transportStream ? st->id : -1; }
+
+VideoStreamInfo describeVideoStream(const AVStream* st, bool transportStream) {
   const AVCodecParameters* par = st->codecpar;
   VideoStreamInfo v;
   v.index = st->index;
-  v.pid = st->id;
+  v.pid = pidOf(st, transportStream);
   const AVCodecDescriptor* desc = avcodec_descriptor_get(par->codec_id);
   v.codec = desc ? desc->name : "unknown";
   v.codecLongName = desc && desc->long_name ? desc->long_name : "";
@@ -75,11 +77,11 @@ VideoStreamInfo describeVideoStream(const AVStream* st) {
   return v;
 }
 
-AudioStreamInfo describeAudioStream(const AVStream* st) {
+AudioStreamInfo describeAudioStream(const AVStream* st, bool transportStream) {
   const AVCodecParameters* par = st->codecpar;
   AudioStreamInfo a;
   a.index = st->index;
-  a.pid = st->id;
+  a.pid = pidOf(st, transportStream);
   const AVCodecDescriptor* desc = avcodec_descriptor_get(par->codec_id);
   a.codec = desc ? desc->name : "unknown";
   a.profile = profileName(par);
@@ -97,7 +99,7 @@ AudioStreamInfo describeAudioStream(const AVStream* st) {
 KlvStreamInfo describeKlvStream(const MediaInput& input, const AVStream* st) {
   KlvStreamInfo k;
   k.index = st->index;
-  k.pid = st->id;
+  k.pid = pidOf(st, input.isTransportStream());
   if (const PmtStream* pmt = input.tables().stream(st->id)) {
     k.streamType = pmt->streamType;
     k.registration = pmt->registration.empty() ? pmt->metadataFormat : pmt->registration;
@@ -117,7 +119,7 @@ ProbeResult describeInput(const MediaInput& input) {
   r.startTime = fmt->start_time == AV_NOPTS_VALUE ? 0.0 : fmt->start_time / static_cast<double>(AV_TIME_BASE);
   r.bitRate = fmt->bit_rate;
   r.size = input.size();
-  r.isTransportStream = input.tables().isTransportStream();
+  r.isTransportStream = input.isTransportStream();
 
   const int best = av_find_best_stream(const_cast<AVFormatContext*>(fmt), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
   for (unsigned i = 0; i < fmt->nb_streams; ++i) {
@@ -125,11 +127,11 @@ ProbeResult describeInput(const MediaInput& input) {
     switch (st->codecpar->codec_type) {
       case AVMEDIA_TYPE_VIDEO:
         if (st->disposition & AV_DISPOSITION_ATTACHED_PIC) break;
-        if (static_cast<int>(i) == best) r.video = describeVideoStream(st);
-        else r.otherVideo.push_back(describeVideoStream(st));
+        if (static_cast<int>(i) == best) r.video = describeVideoStream(st, r.isTransportStream);
+        else r.otherVideo.push_back(describeVideoStream(st, r.isTransportStream));
         break;
       case AVMEDIA_TYPE_AUDIO:
-        r.audio.push_back(describeAudioStream(st));
+        r.audio.push_back(describeAudioStream(st, r.isTransportStream));
         break;
       case AVMEDIA_TYPE_DATA:
         if (isKlvStream(st)) r.klv.push_back(describeKlvStream(input, st));

@@ -91,8 +91,8 @@ struct ProbeOptions {
 
 // Fills the KLV stream entries of result from the input (program tables + packets read so far).
 KlvStreamInfo describeKlvStream(const MediaInput& input, const AVStream* stream);
-VideoStreamInfo describeVideoStream(const AVStream* stream);
-AudioStreamInfo describeAudioStream(const AVStream* stream);
+VideoStreamInfo describeVideoStream(const AVStream* stream, bool transportStream);
+AudioStreamInfo describeAudioStream(const AVStream* stream, bool transportStream);
 bool isKlvStream(const AVStream* stream);
 
 ProbeResult probe(const std::string& url, const ProbeOptions& options, CancelToken& cancel);

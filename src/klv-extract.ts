@@ -1,0 +1,162 @@
+/**
+ * KLV extraction from an input: every KLV unit of every KLV data stream, in one demux pass on a
+ * native thread, delivered in batches with flow control (the native side waits when the consumer
+ * is slow, so memory stays bounded on long or live inputs).
+ */
+import { MediaError } from './errors.js';
+import { loadAddon } from './native.js';
+import { checkBoolean, checkInteger, checkKnownKeys, checkSignal, checkString, optionsObject } from './validate.js';
+
+export interface RawKlvUnit {
+  stream: number;
+  /** MPEG-TS PID, null for raw KLV byte streams and non-TS inputs. */
+  pid: number | null;
+  carriage: 'sync' | 'async' | 'unknown';
+  /** Seconds on the input's own clock (PTS × time base, like ffprobe's pts_time); null when no time is known. */
+  pts: number | null;
+  /** The unit had no PTS and took the time of the latest video frame. */
+  ptsInferred: boolean;
+  /** Input byte position of the packet the unit started in. */
+  byteOffset: number | null;
+  /** The whole unit: 16-byte key, BER length, value. */
+  data: Buffer;
+}
+
+export interface KlvExtractStats {
+  units: number;
+  packets: number;
+  bytes: number;
+  garbageBytes: number;
+  truncatedUnits: number;
+  inferredPts: number;
+  rawInput: boolean;
+  klvStreams: number;
+  /** FFmpeg's text when the input ended in damage (what came before it was still read). */
+  damagedTail: string | null;
+}
+
+export interface KlvExtractOptions {
+  /** Treat the input as a raw KLV byte stream (default: decided from .klv/.bin or the bytes). */
+  raw?: boolean;
+  /** Units per native batch (default 256). */
+  batchSize?: number;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  format?: string;
+}
+
+interface NativeHandle {
+  cancel(): void;
+  ack(): void;
+}
+
+const KNOWN = ['raw', 'batchSize', 'signal', 'timeoutMs', 'format'] as const;
+
+export function validateKlvExtractOptions(options: unknown): { native: Record<string, unknown>; signal?: AbortSignal } {
+  const o = optionsObject(options, 'KLV extract options');
+  checkKnownKeys(o, KNOWN, 'KLV extract options');
+  const native: Record<string, unknown> = {};
+  if (o.raw !== undefined) native.raw = checkBoolean(o.raw, 'raw');
+  if (o.batchSize !== undefined) native.batchSize = checkInteger(o.batchSize, 'batchSize', 1, 65536);
+  if (o.timeoutMs !== undefined) native.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+  if (o.format !== undefined) native.format = checkString(o.format, 'format', { nonEmpty: true });
+  const signal = o.signal === undefined ? undefined : checkSignal(o.signal, 'signal');
+  return signal ? { native, signal } : { native };
+}
+
+/**
+ * Streams the raw KLV units of an input. The returned object is an async iterable of batches;
+ * `stats` resolves when the scan ends. Breaking out of the loop cancels the native scan.
+ */
+export class KlvUnitStream implements AsyncIterable<RawKlvUnit[]> {
+  readonly stats: Promise<KlvExtractStats>;
+  private readonly queue: RawKlvUnit[][] = [];
+  private waiting: ((r: IteratorResult<RawKlvUnit[]>) => void) | undefined;
+  private failWaiting: ((e: unknown) => void) | undefined;
+  private finished = false;
+  private error: unknown;
+  private handle: NativeHandle | undefined;
+  private resolveStats!: (s: KlvExtractStats) => void;
+  private rejectStats!: (e: unknown) => void;
+
+  constructor(input: string, options?: KlvExtractOptions) {
+    this.stats = new Promise((res, rej) => {
+      this.resolveStats = res;
+      this.rejectStats = rej;
+    });
+    // Callers that only iterate must not get an unhandled rejection from stats.
+    this.stats.catch(() => undefined);
+    const url = checkString(input, 'input', { nonEmpty: true });
+    const { native, signal } = validateKlvExtractOptions(options);
+    if (signal?.aborted) throw new MediaError('KLV extraction was aborted before it started', { code: 'ERR_CANCELLED', step: 'klv' });
+    const addon = loadAddon() as unknown as { extractKlv(u: string, o: Record<string, unknown>, cb: (ev: string, payload: unknown) => void): NativeHandle };
+    const onAbort = () => this.handle?.cancel();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    this.handle = addon.extractKlv(url, native, (event, payload) => {
+      if (event === 'klv') {
+        this.push(payload as RawKlvUnit[]);
+        return;
+      }
+      signal?.removeEventListener('abort', onAbort);
+      this.finished = true;
+      if (event === 'done') this.resolveStats(payload as KlvExtractStats);
+      else {
+        this.error = payload;
+        this.rejectStats(payload);
+      }
+      this.wake();
+    });
+  }
+
+  private push(batch: RawKlvUnit[]): void {
+    if (this.waiting) {
+      const w = this.waiting;
+      this.waiting = this.failWaiting = undefined;
+      this.handle?.ack();
+      w({ value: batch, done: false });
+    } else {
+      this.queue.push(batch);
+    }
+  }
+
+  private wake(): void {
+    if (!this.waiting || this.queue.length) return;
+    const w = this.waiting;
+    const f = this.failWaiting;
+    this.waiting = this.failWaiting = undefined;
+    if (this.error !== undefined) f?.(this.error);
+    else w({ value: undefined, done: true });
+  }
+
+  /** Stops the native scan; iteration then ends with ERR_CANCELLED. */
+  cancel(): void {
+    this.handle?.cancel();
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<RawKlvUnit[]> {
+    return {
+      next: () => {
+        const batch = this.queue.shift();
+        if (batch) {
+          this.handle?.ack();
+          return Promise.resolve({ value: batch, done: false });
+        }
+        if (this.finished) return this.error !== undefined ? Promise.reject(this.error) : Promise.resolve({ value: undefined, done: true });
+        return new Promise((resolve, reject) => {
+          this.waiting = resolve;
+          this.failWaiting = reject;
+        });
+      },
+      return: () => {
+        if (!this.finished) this.handle?.cancel();
+        return Promise.resolve({ value: undefined, done: true });
+      },
+    };
+  }
+}
+
+/** Async iterable of the raw KLV units of an input (see KlvUnitStream for batches and stats). */
+export async function* extractKlvUnits(input: string, options?: KlvExtractOptions): AsyncGenerator<RawKlvUnit> {
+  const stream = new KlvUnitStream(input, options);
+  for await (const batch of stream) yield* batch;
+}
