@@ -76,19 +76,18 @@ std::shared_ptr<ThreadJob> ThreadJob::start(Napi::Env env, const char* name, Nap
   job->maxInFlight_ = maxInFlight;
   job->tsfn_ = Napi::ThreadSafeFunction::New(env, onEvent, name, 0, 1);
   RunningJobs& running = runningJobsOf(env);
-  {
-    std::lock_guard<std::mutex> lock(running.mutex);
-    running.jobs.insert(job);
-  }
   RunningJobs* runningPtr = &running;
+  // Held until thread_ is assigned: the thread may finish before std::thread's constructor returns,
+  // and its last step (detaching itself) needs thread_ to be set.
+  std::lock_guard<std::mutex> lock(running.mutex);
+  running.jobs.insert(job);
   job->thread_ = std::thread([job, body = std::move(body), runningPtr]() {
     body(*job);
     job->tsfn_.Release();
-    // The environment may already have taken the job out of the list (teardown); erasing is harmless.
     std::lock_guard<std::mutex> lock(runningPtr->mutex);
     auto it = runningPtr->jobs.find(job);
+    // Not in the list: the environment is tearing down and joins this thread itself.
     if (it != runningPtr->jobs.end()) {
-      // Detach: the thread is ending by itself; nobody needs to join it.
       job->thread_.detach();
       runningPtr->jobs.erase(it);
     }
