@@ -2,6 +2,7 @@
 export { MediaError, isMediaError, type MediaErrorDetails } from './errors.js';
 export { probe, type ProbeOptions, type ProbeResult, type VideoStream, type AudioStream, type KlvStream, type Rational } from './probe.js';
 export { KlvUnitStream, extractKlvUnits, type RawKlvUnit, type KlvExtractOptions, type KlvExtractStats } from './klv-extract.js';
+export { generatePreviews, type PreviewOptions, type PreviewResult, type PosterInfo, type SpriteSheet } from './previews.js';
 export { synthesizeClip, type SynthesizeOptions, type SynthesizeResult, type SyntheticKlvUnit } from './synthetic.js';
 export { loadAddon } from './native.js';
 

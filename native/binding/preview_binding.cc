@@ -1,0 +1,117 @@
+// previews(url, options) → { promise: Promise<PreviewJobResult>, cancel(): void }
+#include <memory>
+
+#include "binding/probe_binding.h"
+#include "binding/promise_worker.h"
+#include "binding/registry.h"
+#include "core/preview_job.h"
+
+namespace fmv::binding {
+namespace {
+
+Napi::Value stringOrNull(Napi::Env env, const std::string& s) { return s.empty() ? env.Null() : Napi::Value(Napi::String::New(env, s)); }
+
+Napi::Value previewResultToJs(Napi::Env env, const fmv::PreviewJobResult& job) {
+  const fmv::PreviewResult& r = job.previews;
+  Napi::Object o = Napi::Object::New(env);
+  if (r.posterPath.empty()) {
+    o.Set("poster", env.Null());
+  } else {
+    Napi::Object poster = Napi::Object::New(env);
+    poster.Set("path", r.posterPath);
+    poster.Set("width", r.posterWidth);
+    poster.Set("height", r.posterHeight);
+    poster.Set("bytes", static_cast<double>(r.posterBytes));
+    poster.Set("time", r.posterTime);
+    poster.Set("interesting", r.posterInteresting);
+    o.Set("poster", poster);
+  }
+  Napi::Object thumbs = Napi::Object::New(env);
+  thumbs.Set("count", r.thumbnails);
+  thumbs.Set("width", r.thumbnailWidth);
+  thumbs.Set("height", r.thumbnailHeight);
+  thumbs.Set("directory", stringOrNull(env, r.thumbnailDir));
+  o.Set("thumbnails", thumbs);
+  Napi::Array sprites = Napi::Array::New(env, r.sprites.size());
+  for (size_t i = 0; i < r.sprites.size(); ++i) {
+    const fmv::SpriteSheet& s = r.sprites[i];
+    Napi::Object sheet = Napi::Object::New(env);
+    sheet.Set("path", s.path);
+    sheet.Set("tiles", s.tiles);
+    sheet.Set("firstTile", s.firstTile);
+    sheet.Set("columns", s.columns);
+    sheet.Set("rows", s.rows);
+    sheet.Set("width", s.width);
+    sheet.Set("height", s.height);
+    sprites.Set(i, sheet);
+  }
+  o.Set("sprites", sprites);
+  o.Set("vtt", stringOrNull(env, r.vttPath));
+  o.Set("skippedDarkFrames", static_cast<double>(r.skippedDarkFrames));
+  o.Set("startTime", r.startTime);
+  o.Set("duration", r.duration);
+  o.Set("frames", static_cast<double>(r.frames));
+  o.Set("framesDecoded", static_cast<double>(job.framesDecoded));
+  o.Set("decodeErrors", static_cast<double>(job.decodeErrors));
+  o.Set("damagedFrames", static_cast<double>(job.damagedFrames));
+  o.Set("lastDecodeError", stringOrNull(env, job.lastDecodeError));
+  o.Set("deinterlaced", job.deinterlaced);
+  o.Set("stoppedAtLimit", job.stoppedAtLimit);
+  return o;
+}
+
+fmv::PreviewJobOptions readPreviewJobOptions(const Napi::Object& o) {
+  fmv::PreviewJobOptions job;
+  job.input = readInputOptions(o);
+  job.durationLimit = optNumber(o, "durationLimit", -1);
+  fmv::PreviewOptions& p = job.previews;
+  p.outDir = optString(o, "outDir");
+  p.poster = optBool(o, "poster", p.poster);
+  p.posterName = optString(o, "posterName", p.posterName);
+  p.posterMaxWidth = static_cast<int>(optInt(o, "posterMaxWidth", p.posterMaxWidth));
+  p.posterTime = optNumber(o, "posterTime", p.posterTime);
+  p.posterSearchSeconds = optNumber(o, "posterSearchSeconds", p.posterSearchSeconds);
+  p.thumbnails = optBool(o, "thumbnails", p.thumbnails);
+  p.thumbnailInterval = optNumber(o, "thumbnailInterval", p.thumbnailInterval);
+  p.thumbnailWidth = static_cast<int>(optInt(o, "thumbnailWidth", p.thumbnailWidth));
+  p.spriteColumns = static_cast<int>(optInt(o, "spriteColumns", p.spriteColumns));
+  p.spriteMaxTiles = static_cast<int>(optInt(o, "spriteMaxTiles", p.spriteMaxTiles));
+  p.writeThumbnails = optBool(o, "writeThumbnails", p.writeThumbnails);
+  p.quality = static_cast<int>(optInt(o, "quality", p.quality));
+  Napi::Value dar = o.Get("displayAspectRatio");
+  if (dar.IsObject()) {
+    const Napi::Object r = dar.As<Napi::Object>();
+    p.displayAspectRatio = AVRational{static_cast<int>(optInt(r, "num", 0)), static_cast<int>(optInt(r, "den", 1))};
+  }
+  return job;
+}
+
+Napi::Value Previews(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const std::string url = info[0].As<Napi::String>().Utf8Value();
+  Napi::Object o = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  const fmv::PreviewJobOptions options = readPreviewJobOptions(o);
+  const int64_t timeoutMs = optInt(o, "timeoutMs", 0);
+  // Shared by the worker and the cancel function; whichever lives longer frees it.
+  auto cancel = std::make_shared<fmv::CancelToken>();
+  cancel->setTimeoutMs(timeoutMs);
+
+  auto* worker = new PromiseWorker<fmv::PreviewJobResult>(
+      env, "fmv-ingest:previews", [url, options, cancel]() { return fmv::runPreviewJob(url, options, *cancel); }, previewResultToJs);
+  Napi::Object handle = Napi::Object::New(env);
+  handle.Set("promise", worker->promise());
+  handle.Set("cancel", Napi::Function::New(
+                           env, [cancel](const Napi::CallbackInfo& ci) -> Napi::Value {
+                             cancel->cancel();
+                             return ci.Env().Undefined();
+                           },
+                           "cancel"));
+  worker->Queue();
+  return handle;
+}
+
+}  // namespace
+
+static const ExportFunction kPreviews("previews", Previews);
+
+}  // namespace fmv::binding
