@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from './native.js';
 import { registerProbeCommand } from './cli/probe-command.js';
+import { registerKlvCommand } from './cli/klv-command.js';
 import { reportAndExit } from './cli/output.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -16,5 +17,12 @@ const program = new Command()
   .showHelpAfterError();
 
 registerProbeCommand(program);
+registerKlvCommand(program);
+
+// A closed pipe (`fmv-ingest klv x.ts | head`) is the reader's choice, not an error.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  reportAndExit(err);
+});
 
 program.parseAsync(process.argv).catch(reportAndExit);

@@ -4,6 +4,7 @@
  * is slow, so memory stays bounded on long or live inputs).
  */
 import { MediaError } from './errors.js';
+import { decodeKlvUnit, type KlvPacket } from './klv/index.js';
 import { loadAddon } from './native.js';
 import { checkBoolean, checkInteger, checkKnownKeys, checkSignal, checkString, optionsObject } from './validate.js';
 
@@ -159,4 +160,33 @@ export class KlvUnitStream implements AsyncIterable<RawKlvUnit[]> {
 export async function* extractKlvUnits(input: string, options?: KlvExtractOptions): AsyncGenerator<RawKlvUnit> {
   const stream = new KlvUnitStream(input, options);
   for await (const batch of stream) yield* batch;
+}
+
+/** Options of extractKlv: the extraction options plus decoding strictness. */
+export interface ExtractKlvOptions extends KlvExtractOptions {
+  /** Reject a unit with a bad checksum or broken structure (KlvError) instead of reporting it. */
+  strict?: boolean;
+}
+
+/** Fills the per-unit stream fields of a decoded packet from the raw unit it came from. */
+export function decodeRawUnit(unit: RawKlvUnit, strict = false): KlvPacket {
+  const packet = decodeKlvUnit(unit.data, { strict });
+  packet.pts = unit.pts;
+  packet.stream = unit.stream;
+  packet.pid = unit.pid;
+  packet.carriage = unit.carriage === 'unknown' ? null : unit.carriage;
+  return packet;
+}
+
+/**
+ * Async iterable of decoded KLV packets of an input, in stream order, each with pts (seconds on
+ * the input's own clock), stream, pid and carriage. Decoding is lenient by default: a bad checksum
+ * is reported in `checksumValid` and values are still decoded.
+ */
+export async function* extractKlv(input: string, options: ExtractKlvOptions = {}): AsyncGenerator<KlvPacket> {
+  const { strict, ...rest } = optionsObject(options, 'KLV extract options');
+  const strictMode = strict === undefined ? false : checkBoolean(strict, 'strict');
+  for await (const batch of new KlvUnitStream(input, rest as KlvExtractOptions)) {
+    for (const unit of batch) yield decodeRawUnit(unit, strictMode);
+  }
 }

@@ -1,0 +1,184 @@
+/**
+ * GeoJSON (RFC 7946) of decoded telemetry: the sensor track as a
+ * LineString, one footprint Polygon per packet that has corner data, and
+ * frame centres as Points. Coordinates are [lon, lat(, alt)] at full
+ * precision. Packets with bad checksums are included; `checksumValid` is a
+ * property of every feature derived from them.
+ */
+import { isoFromMicros } from './kinds.js';
+import { packetNumber, packetTags } from './packet.js';
+import type { KlvPacket, KlvTags } from './types.js';
+
+export type Position = number[];
+
+export interface GeoJsonGeometry {
+  type: 'Point' | 'LineString' | 'Polygon';
+  coordinates: Position | Position[] | Position[][];
+}
+
+export interface GeoJsonFeature {
+  type: 'Feature';
+  geometry: GeoJsonGeometry;
+  properties: Record<string, unknown>;
+}
+
+export interface GeoJsonFeatureCollection {
+  type: 'FeatureCollection';
+  features: GeoJsonFeature[];
+}
+
+/** The geometry-relevant values of one packet, whatever its standard. */
+interface Geo {
+  time: number | null;
+  sensor: [number | null, number | null, number | null];
+  center: [number | null, number | null, number | null];
+  corners: (number | null)[] | null;
+  offsets: (number | null)[] | null;
+}
+
+function numberOf(tags: KlvTags, key: string | number): number | null {
+  const t = tags[key];
+  return t !== undefined && t.error === undefined && typeof t.value === 'number' && Number.isFinite(t.value) ? t.value : null;
+}
+
+function first(...vals: (number | null)[]): number | null {
+  for (const v of vals) if (v !== null) return v;
+  return null;
+}
+
+function fromSt0601(packet: KlvPacket): Geo {
+  const n = (k: number): number | null => packetNumber(packet, k) ?? null;
+  const corners: (number | null)[] = [];
+  for (let k = 82; k <= 89; k++) corners.push(n(k));
+  const offsets: (number | null)[] = [];
+  for (let k = 26; k <= 33; k++) offsets.push(n(k));
+  return {
+    time: n(2),
+    sensor: [n(13), n(14), first(n(15), n(75), n(104))],
+    center: [n(23), n(24), first(n(25), n(78))],
+    corners,
+    offsets,
+  };
+}
+
+function fromEg0104(tags: KlvTags): Geo {
+  const byName: Record<string, number | null> = {};
+  for (const key of Object.keys(tags)) byName[tags[key]!.name] = numberOf(tags, key);
+  const g = (name: string): number | null => byName[name] ?? null;
+  const corners: (number | null)[] = [];
+  for (let i = 1; i <= 4; i++) corners.push(g(`cornerLatitudePoint${i}`), g(`cornerLongitudePoint${i}`));
+  return {
+    time: g('userDefinedTimeStamp'),
+    sensor: [g('deviceLatitude'), g('deviceLongitude'), g('deviceAltitude')],
+    center: [g('frameCenterLatitude'), g('frameCenterLongitude'), g('frameCenterElevation')],
+    corners,
+    offsets: null,
+  };
+}
+
+function validLatLon(lat: number | null, lon: number | null): boolean {
+  return lat !== null && lon !== null && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180;
+}
+
+/** Closed ring [lon, lat] from (lat, lon) pairs, counter-clockwise as RFC 7946 asks. */
+function ring(latLon: number[]): Position[] {
+  const pts: Position[] = [];
+  for (let i = 0; i < latLon.length; i += 2) pts.push([latLon[i + 1]!, latLon[i]!]);
+  let area = 0;
+  for (let i = 0; i < pts.length; i++) {
+    const a = pts[i]!;
+    const b = pts[(i + 1) % pts.length]!;
+    area += a[0]! * b[1]! - b[0]! * a[1]!;
+  }
+  if (area < 0) pts.reverse();
+  pts.push([...pts[0]!]);
+  return pts;
+}
+
+export class GeoJsonBuilder {
+  private readonly trackCoords: Position[] = [];
+  private readonly trackTimes: (string | null)[] = [];
+  private readonly trackPts: (number | null)[] = [];
+  private readonly footprints: GeoJsonFeature[] = [];
+  private readonly centers: GeoJsonFeature[] = [];
+  private packets = 0;
+
+  /** Adds one decoded packet (ST 0601 or EG 0104; others are counted but carry no geometry). */
+  add(packet: KlvPacket): this {
+    const index = this.packets++;
+    let geo: Geo;
+    if (packet.standard === 'ST0601') geo = fromSt0601(packet);
+    else if (packet.standard === 'EG0104') geo = fromEg0104(packetTags(packet));
+    else return this;
+    const time = geo.time === null ? null : (isoFromMicros(geo.time) ?? null);
+    const common = {
+      index,
+      time,
+      timestampUs: geo.time,
+      pts: packet.pts,
+      stream: packet.stream,
+      pid: packet.pid,
+      checksumValid: packet.checksumValid,
+    };
+
+    const [slat, slon, salt] = geo.sensor;
+    if (validLatLon(slat, slon)) {
+      this.trackCoords.push(salt === null ? [slon!, slat!] : [slon!, slat!, salt]);
+      this.trackTimes.push(time);
+      this.trackPts.push(packet.pts);
+    }
+
+    const [clat, clon, calt] = geo.center;
+    if (validLatLon(clat, clon)) {
+      this.centers.push({
+        type: 'Feature',
+        geometry: { type: 'Point', coordinates: calt === null ? [clon!, clat!] : [clon!, clat!, calt] },
+        properties: { kind: 'frameCenter', ...common },
+      });
+    }
+
+    let corners: number[] | null = null;
+    let source = '';
+    if (geo.corners !== null && geo.corners.every((v) => v !== null)) {
+      corners = geo.corners as number[];
+      source = 'corners';
+    } else if (geo.offsets !== null && geo.offsets.every((v) => v !== null) && clat !== null && clon !== null) {
+      corners = (geo.offsets as number[]).map((d, i) => d + (i % 2 === 0 ? clat : clon));
+      source = 'offsets';
+    }
+    if (corners !== null) {
+      let ok = true;
+      for (let i = 0; i < 8; i += 2) ok &&= validLatLon(corners[i]!, corners[i + 1]!);
+      if (ok) {
+        this.footprints.push({
+          type: 'Feature',
+          geometry: { type: 'Polygon', coordinates: [ring(corners)] },
+          properties: { kind: 'footprint', source, ...common },
+        });
+      }
+    }
+    return this;
+  }
+
+  /** Number of packets added. */
+  get count(): number {
+    return this.packets;
+  }
+
+  toFeatureCollection(): GeoJsonFeatureCollection {
+    const features: GeoJsonFeature[] = [];
+    const coords = this.trackCoords;
+    if (coords.length > 0) {
+      // Mixed 2D/3D positions confuse some readers: drop altitude unless every point has one.
+      const threeD = coords.every((c) => c.length === 3);
+      const positions = threeD ? coords.map((c) => [...c]) : coords.map((c) => [c[0]!, c[1]!]);
+      features.push({
+        type: 'Feature',
+        geometry: positions.length >= 2 ? { type: 'LineString', coordinates: positions } : { type: 'Point', coordinates: positions[0]! },
+        properties: { kind: 'sensorTrack', times: [...this.trackTimes], pts: [...this.trackPts], points: positions.length },
+      });
+    }
+    features.push(...this.footprints, ...this.centers);
+    return { type: 'FeatureCollection', features };
+  }
+}
