@@ -39,11 +39,42 @@ export interface KlvExtractStats {
 export interface KlvExtractOptions {
   /** Treat the input as a raw KLV byte stream (default: decided from .klv/.bin or the bytes). */
   raw?: boolean;
-  /** Units per native batch (default 256). */
+  /** Units per native batch (default 1024). */
   batchSize?: number;
   signal?: AbortSignal;
   timeoutMs?: number;
   format?: string;
+}
+
+/** A native batch: the units back to back in data, and 7 numbers per unit in meta. */
+interface NativeBatch {
+  data: Buffer;
+  meta: Float64Array;
+}
+
+const CARRIAGE = ['unknown', 'async', 'sync'] as const;
+
+function unpackBatch(batch: NativeBatch): RawKlvUnit[] {
+  const { data, meta } = batch;
+  const units: RawKlvUnit[] = new Array(meta.length / 7);
+  let offset = 0;
+  for (let i = 0, m = 0; m < meta.length; i++, m += 7) {
+    const length = meta[m + 6]!;
+    const pid = meta[m + 1]!;
+    const pts = meta[m + 3]!;
+    const byteOffset = meta[m + 5]!;
+    units[i] = {
+      stream: meta[m]!,
+      pid: pid < 0 ? null : pid,
+      carriage: CARRIAGE[meta[m + 2]! + 1]!,
+      pts: Number.isNaN(pts) ? null : pts,
+      ptsInferred: meta[m + 4] === 1,
+      byteOffset: byteOffset < 0 ? null : byteOffset,
+      data: data.subarray(offset, offset + length),
+    };
+    offset += length;
+  }
+  return units;
 }
 
 interface NativeHandle {
@@ -95,7 +126,7 @@ export class KlvUnitStream implements AsyncIterable<RawKlvUnit[]> {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.handle = addon.extractKlv(url, native, (event, payload) => {
       if (event === 'klv') {
-        this.push(payload as RawKlvUnit[]);
+        this.push(unpackBatch(payload as NativeBatch));
         return;
       }
       signal?.removeEventListener('abort', onAbort);

@@ -16,7 +16,7 @@ namespace fmv {
 struct KlvScanOptions {
   InputOptions input;
   // Units handed over per batch (at most); a batch is also flushed when the input ends.
-  size_t batchSize = 256;
+  size_t batchSize = 1024;
   // Treat the input as a raw KLV byte stream; otherwise decided from the extension (.klv/.bin)
   // or from the bytes when libavformat does not recognise the input.
   bool raw = false;
