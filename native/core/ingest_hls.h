@@ -1,0 +1,74 @@
+// One HLS muxer per rendition (FFmpeg 5.1's hls muxer refuses data streams in var_stream_map):
+// MPEG-TS segments that keep every KLV PID (stream_type 0x06 + KLVA registration, PES with PTS),
+// or fMP4 segments (audio and video only). VOD or sliding-window media playlists.
+#pragma once
+
+#include <set>
+#include <string>
+#include <vector>
+
+#include "core/av_holders.h"
+#include "core/cancel.h"
+#include "core/ingest_options.h"
+
+namespace fmv {
+
+struct HlsSettings {
+  double segmentSeconds = 4;
+  SegmentFormat format = SegmentFormat::Ts;
+  int liveWindowSegments = 0;  // 0: VOD
+};
+
+struct KlvOutput {
+  int inputIndex = -1;
+  int pid = -1;  // source PID (output PIDs are numbered from 0x100: video, audio, then KLV)
+};
+
+class RenditionMuxer {
+ public:
+  // Files go to outDir/name/: name.m3u8 and name_00000.ts (or .m4s + name_init.mp4).
+  RenditionMuxer(const std::string& outDir, const std::string& name, const HlsSettings& settings, CancelToken& cancel);
+  ~RenditionMuxer();
+  RenditionMuxer(const RenditionMuxer&) = delete;
+  RenditionMuxer& operator=(const RenditionMuxer&) = delete;
+
+  // Adds the streams and writes the header. audio may be null; klv is ignored for fMP4.
+  void open(const AVCodecContext* video, const AVCodecParameters* audio, AVRational audioTimeBase, const std::vector<KlvOutput>& klv);
+  bool isOpen() const { return opened_; }
+
+  // The packet is referenced, not taken; tb is the time base of its timestamps.
+  void writeVideo(const AVPacket* packet, AVRational tb);
+  void writeAudio(const AVPacket* packet, AVRational tb);
+  void writeKlv(size_t klvIndex, const AVPacket* packet, AVRational tb);
+  // Flushes the interleaving queue and writes the trailer (final segment and playlist).
+  void finish();
+
+  const std::string& name() const { return name_; }
+  std::string playlistRelative() const { return name_ + "/" + name_ + ".m3u8"; }
+  std::string directory() const { return dir_; }
+  const AVCodecParameters* videoParameters() const;
+  const AVCodecParameters* audioParameters() const;
+  int64_t klvPackets() const { return klvPackets_; }
+
+ private:
+  static int ioOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options);
+  static int ioClose(AVFormatContext* s, AVIOContext* pb);
+  void write(int streamIndex, const AVPacket* packet, AVRational tb);
+
+  std::string outDir_;
+  std::string name_;
+  std::string dir_;
+  HlsSettings settings_;
+  CancelToken& cancel_;
+  OutputContextPtr ctx_;
+  PacketPtr packet_;
+  int videoIndex_ = -1;
+  int audioIndex_ = -1;
+  std::vector<int> klvIndexes_;
+  std::set<AVIOContext*> openFiles_;
+  bool opened_ = false;
+  bool finished_ = false;
+  int64_t klvPackets_ = 0;
+};
+
+}  // namespace fmv

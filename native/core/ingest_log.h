@@ -1,0 +1,39 @@
+// FFmpeg log lines routed to the job that caused them. av_log is process-global and codec threads
+// log too; lines logged on a thread with an active capture go to that capture (bounded) instead of
+// stderr, so concurrent jobs do not mix and errors can carry FFmpeg's own explanation.
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace fmv {
+
+class LogCapture {
+ public:
+  // Captures lines at maxLevel or more severe (AV_LOG_WARNING = 24), keeping the last maxLines.
+  explicit LogCapture(size_t maxLines = 64, int maxLevel = 24);
+  ~LogCapture();
+  LogCapture(const LogCapture&) = delete;
+  LogCapture& operator=(const LogCapture&) = delete;
+
+  std::vector<std::string> lines() const;
+  // The most recent line at error level or worse, "" when none.
+  std::string lastError() const;
+  void clear();
+
+  void append(int level, std::string line);
+  int maxLevel() const { return maxLevel_; }
+
+ private:
+  size_t maxLines_;
+  int maxLevel_;
+  mutable std::mutex mutex_;
+  std::deque<std::string> lines_;
+  std::string lastError_;
+  LogCapture* previous_;
+};
+
+}  // namespace fmv

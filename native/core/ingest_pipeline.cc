@@ -1,0 +1,663 @@
+#include "core/ingest_pipeline.h"
+
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <thread>
+
+#include "core/error.h"
+#include "core/ingest_abr.h"
+#include "core/ingest_audio.h"
+#include "core/ingest_filters.h"
+#include "core/ingest_hls.h"
+#include "core/ingest_hw.h"
+#include "core/ingest_klv.h"
+#include "core/ingest_ladder.h"
+#include "core/ingest_log.h"
+#include "core/ingest_output.h"
+#include "core/ingest_rung_encoder.h"
+#include "core/ingest_video_decode.h"
+#include "core/input.h"
+#include "core/preview_sink.h"
+#include "core/probe.h"
+
+extern "C" {
+#include <libavutil/hwcontext.h>
+#include <libavutil/pixdesc.h>
+}
+
+namespace fmv {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t) { return std::chrono::duration<double, std::milli>(Clock::now() - t).count(); }
+
+bool isInterlaced(const std::string& fieldOrder) { return fieldOrder == "tt" || fieldOrder == "bb" || fieldOrder == "tb" || fieldOrder == "bt"; }
+
+// The nominal rate of the display frames: the average rate first (r_frame_rate is the field rate
+// of interlaced H.264), then the real base rate.
+AVRational displayFrameRate(const AVStream* st) {
+  if (st->avg_frame_rate.num > 0 && st->avg_frame_rate.den > 0) return st->avg_frame_rate;
+  if (st->r_frame_rate.num > 0 && st->r_frame_rate.den > 0) return st->r_frame_rate;
+  return AVRational{0, 1};
+}
+
+// A local transport stream whose size is not a whole number of packets was cut short. The packet
+// size (188, 192 or 204) and the offset of the first packet come from the first sync bytes.
+bool transportStreamCutShort(const std::string& url, int64_t size) {
+  const std::string path = url.rfind("file:", 0) == 0 ? url.substr(5) : url;
+  std::ifstream in(path, std::ios::binary);
+  std::vector<unsigned char> head(4096);
+  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(head.size()));
+  const size_t n = static_cast<size_t>(in.gcount());
+  for (size_t packet : {188u, 192u, 204u}) {
+    const size_t prefix = packet - 188;
+    for (size_t offset = 0; offset < packet && offset + prefix + 4 * packet < n; ++offset) {
+      bool synced = true;
+      for (size_t k = 0; k < 5 && synced; ++k) synced = head[offset + prefix + k * packet] == 0x47;
+      if (synced) return size > 0 && (static_cast<size_t>(size) - offset) % packet != 0;
+    }
+  }
+  return false;
+}
+
+struct QueuedPacket {
+  enum Kind { Audio, Klv } kind;
+  size_t klvIndex = 0;
+  AVRational timeBase{1, 90000};
+  PacketPtr packet;
+};
+
+class IngestRun {
+ public:
+  IngestRun(const IngestJob& job, IngestObserver& observer, CancelToken& cancel)
+      : job_(job), observer_(observer), cancel_(cancel), guard_(job.outDir), log_(64), started_(Clock::now()), lastTick_(started_) {}
+
+  IngestResult run();
+  // The error with FFmpeg's own explanation added when it logged one ("Malformed AAC bitstream").
+  Error explained(const Error& e) const;
+
+ private:
+  void openInput();
+  void plan();
+  void makeRungs();
+  void makePreviews();
+  void pass();
+  void drain();
+  void finalize();
+
+  void onVideoPacket(const AVPacket* packet);
+  void onDecoded(AVFrame* frame);
+  void onDisplay(AVFrame* frame);
+  void configurePrep(const AVFrame* frame, const VideoFilterInput& in);
+  void drainPrep();
+  void openMuxer(size_t rung, const AVCodecContext* video);
+  void dispatchAudio(const AVPacket* packet);
+  void dispatchKlv(size_t klvIndex, const AVPacket* packet, AVRational tb);
+  bool allMuxersOpen() const;
+  void flushQueue();
+  void feedPreview(const AVFrame* frame);
+
+  std::string prepDescription(const AVFrame* frame) const;
+  void warn(const std::string& code, const std::string& message);
+  // The first sign of damage is reported at once (a live input may never end); totals come at the end.
+  void noteDamage(const std::string& what);
+  void tick(bool force);
+  void writeMaster(bool measured);
+  double secondsOf(int64_t pts, AVRational tb) const { return static_cast<double>(pts) * av_q2d(tb); }
+
+  const IngestJob& job_;
+  IngestObserver& observer_;
+  CancelToken& cancel_;
+  // Declared first so that it is destroyed last, after every file below is closed.
+  OutputDirGuard guard_;
+  LogCapture log_;
+  Clock::time_point started_;
+  Clock::time_point lastTick_;
+  Clock::time_point passStarted_;
+
+  IngestResult result_;
+  std::unique_ptr<MediaInput> input_;
+  const AVStream* video_ = nullptr;
+  AVRational frameRate_{0, 1};
+  double duration_ = -1;
+  bool interlaced_ = false;
+  HwPlan hw_;
+  std::unique_ptr<VideoDecoder> decoder_;
+  std::unique_ptr<FilterGraph> prep_;
+  VideoFilterInput prepInput_;
+  bool prepConfigured_ = false;
+  AVRational displayTimeBase_{1, 90000};
+  SegmentClock segments_;
+  std::vector<std::unique_ptr<RungEncoder>> rungs_;
+  std::vector<std::unique_ptr<RenditionMuxer>> muxers_;
+  std::unique_ptr<AudioPath> audio_;
+  std::unique_ptr<KlvPath> klv_;
+  std::unique_ptr<PreviewSink> previews_;
+  bool previewFromTopRung_ = false;
+  FramePtr download_;
+  FramePtr display_ = makeFrame();
+  std::vector<KlvOutput> klvOutputs_;
+  std::deque<QueuedPacket> queue_;
+  VideoClock videoClock_;
+  double videoStart_ = 0;
+  double lastDisplaySeconds_ = 0;
+  double frameDuration_ = 0;
+  bool warnedDamage_ = false;
+};
+
+IngestResult IngestRun::run() {
+  openInput();
+  plan();
+  passStarted_ = Clock::now();
+  pass();
+  drain();
+  result_.timings.transcodeMs = msSince(passStarted_);
+  const auto finalizeStart = Clock::now();
+  finalize();
+  result_.timings.finalizeMs = msSince(finalizeStart);
+  result_.timings.totalMs = msSince(started_);
+  result_.files = guard_.newFiles();
+  result_.log = log_.lines();
+  guard_.commit();
+  return std::move(result_);
+}
+
+void IngestRun::openInput() {
+  cancel_.setTimeoutMs(job_.timeoutMs);
+  const auto t = Clock::now();
+  input_ = std::make_unique<MediaInput>(job_.input, job_.inputOptions, cancel_);
+  result_.source = describeInput(*input_);
+  result_.timings.openMs = msSince(t);
+  if (!result_.source.video)
+    throw Error("ERR_NO_VIDEO_STREAM", "probe", "input has no video stream: " + job_.input + " (format " + result_.source.format + ")");
+  video_ = input_->ctx()->streams[result_.source.video->index];
+  frameRate_ = displayFrameRate(video_);
+  duration_ = result_.source.duration > 0 ? result_.source.duration : result_.source.video->duration;
+  videoStart_ = result_.source.video->startTime;
+  result_.sourceStart = videoStart_;
+  interlaced_ = isInterlaced(result_.source.video->fieldOrder);
+  observer_.onStep("streamInfo");
+  observer_.onStep("videoInfo");
+}
+
+void IngestRun::plan() {
+  const VideoStreamInfo& v = *result_.source.video;
+  HwSource hs;
+  hs.codec = video_->codecpar->codec_id;
+  hs.width = v.width;
+  hs.height = v.height;
+  hw_ = planHardware(job_, hs);
+  result_.hardware.requested = hw_.requested;
+  result_.hardware.used = hw_.used;
+  result_.hardware.reason = hw_.reason;
+  result_.hardware.fallback = hw_.fallback;
+  result_.hardware.device = hw_.device ? hw_.device->device : "";
+  result_.hardware.encoder = hw_.encoder;
+  if (hw_.fallback) warn("HW_FALLBACK", hw_.reason);
+
+  decoder_ = std::make_unique<VideoDecoder>(video_, hw_.device ? &*hw_.device : nullptr);
+  result_.hardware.decoder = decoder_->description();
+  result_.deinterlaced = interlaced_;
+
+  // Audio: the best audio stream, copied when AAC, else encoded to AAC once.
+  if (job_.audio) {
+    const int a = av_find_best_stream(input_->ctx(), AVMEDIA_TYPE_AUDIO, -1, video_->index, nullptr, 0);
+    if (a >= 0) {
+      try {
+        audio_ = std::make_unique<AudioPath>(input_->ctx()->streams[a], job_.audioBitrate, true, job_.segmentFormat == SegmentFormat::Fmp4);
+        result_.audio = audio_->copies() ? "copy" : "aac";
+      } catch (const Error& e) {
+        warn("AUDIO_DROPPED", std::string("audio left out: ") + e.what());
+      }
+    }
+  }
+  if (!audio_) result_.audio = "none";
+
+  klv_ = std::make_unique<KlvPath>(input_->ctx(), result_.source, job_.klv ? &observer_ : nullptr, job_.klvBatchUnits, job_.klvBatchMs);
+  for (const auto& s : klv_->streams()) klvOutputs_.push_back(KlvOutput{s.inputIndex, s.pid});
+  if (klv_->streams().empty()) {
+    result_.klv.mode = "none";
+  } else if (job_.segmentFormat == SegmentFormat::Fmp4) {
+    result_.klv.mode = "dropped";
+    result_.klv.reason = "fMP4 segments cannot carry KLV (the mp4 muxer refuses SMPTE KLV data streams); the units are still decoded and delivered";
+    warn("KLV_NOT_IN_SEGMENTS", result_.klv.reason);
+  } else {
+    result_.klv.mode = "ts-pes";
+    result_.klv.inSegments = true;
+  }
+
+  makeRungs();
+  makePreviews();
+
+  IngestPlanInfo info;
+  info.source = result_.source;
+  info.renditions = result_.renditions;
+  info.hardware = result_.hardware;
+  info.audio = result_.audio;
+  info.deinterlace = interlaced_;
+  observer_.onPlan(info);
+}
+
+void IngestRun::makeRungs() {
+  const VideoStreamInfo& v = *result_.source.video;
+  LadderSource ls;
+  ls.width = v.width;
+  ls.height = v.height;
+  ls.displayAspect = v.displayAspectRatio.value();
+  LadderPlan ladder = planLadder(job_.tier, job_.ladder, ls);
+  // Tiers above the source are left out by design; a custom rung left out is worth a warning.
+  for (const std::string& note : ladder.notes) {
+    if (job_.ladder.empty()) result_.ladderNotes.push_back(note);
+    else warn("RUNG_SKIPPED", note);
+  }
+
+  segments_.length = job_.segmentSeconds;
+  EncoderSettings es;
+  es.encoder = hw_.encoder;
+  es.codec = job_.codec;
+  es.preset = job_.preset;
+  es.frameRate = frameRate_;
+  es.globalHeader = true;
+  es.fmp4 = job_.segmentFormat == SegmentFormat::Fmp4;
+  es.takesDeviceFrames = hw_.encoderTakesDeviceFrames;
+  es.hwDevice = hw_.device ? hw_.device->ctx.get() : nullptr;
+  HlsSettings hs;
+  hs.segmentSeconds = job_.segmentSeconds;
+  hs.format = job_.segmentFormat;
+  hs.liveWindowSegments = job_.liveWindowSegments;
+  for (const Rung& r : ladder.rungs) {
+    rungs_.push_back(std::make_unique<RungEncoder>(r, es, segments_));
+    muxers_.push_back(std::make_unique<RenditionMuxer>(job_.outDir, r.name, hs, cancel_));
+    RenditionResult rr;
+    rr.name = r.name;
+    rr.width = r.width;
+    rr.height = r.height;
+    rr.frameRate = frameRate_.num > 0 ? av_q2d(frameRate_) : 0;
+    rr.videoEncoder = hw_.encoder;
+    rr.videoBitrate = r.videoBitrate;
+    rr.maxBitrate = r.maxBitrate;
+    rr.audioBitrate = audio_ ? audio_->bitrate() : 0;
+    rr.playlist = muxers_.back()->playlistRelative();
+    result_.renditions.push_back(rr);
+  }
+}
+
+void IngestRun::makePreviews() {
+  if (!job_.previews) return;
+  PreviewOptions po = job_.previewOptions;
+  po.outDir = job_.outDir;
+  if (po.displayAspectRatio.num <= 0) {
+    const Rational dar = result_.source.video->displayAspectRatio;
+    po.displayAspectRatio = AVRational{dar.num, dar.den};
+  }
+  if (po.durationHint < 0) po.durationHint = duration_;
+  previews_ = std::make_unique<PreviewSink>(po);
+  download_ = makeFrame();
+}
+
+std::string IngestRun::prepDescription(const AVFrame* frame) const {
+  std::string d;
+  auto add = [&d](const std::string& f) { d += (d.empty() ? "" : ",") + f; };
+  if (frame->format == AV_PIX_FMT_CUDA) {
+    if (interlaced_) add("yadif_cuda=mode=send_frame:parity=auto:deint=interlaced");
+    if (!hw_.scaleOnDevice) {
+      const auto* fc = reinterpret_cast<const AVHWFramesContext*>(frame->hw_frames_ctx->data);
+      add(std::string("hwdownload,format=") + av_get_pix_fmt_name(fc->sw_format));
+    }
+  } else if (frame->format == AV_PIX_FMT_VAAPI) {
+    if (interlaced_) add("deinterlace_vaapi=rate=frame");
+  } else if (interlaced_) {
+    add("bwdif=mode=send_frame:parity=auto:deint=interlaced");
+  }
+  return d;
+}
+
+void IngestRun::pass() {
+  AVFormatContext* fmt = input_->ctx();
+  PacketPtr pkt = makePacket();
+  for (;;) {
+    cancel_.throwIfStopped("transcode");
+    const int ret = av_read_frame(fmt, pkt.get());
+    if (ret == AVERROR_EOF) break;
+    if (ret == AVERROR(EAGAIN)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      continue;
+    }
+    if (ret < 0) {
+      cancel_.throwIfStopped("transcode");
+      if (isLocalPath(job_.input)) warn("INPUT_TRUNCATED", "the input ended early (" + avErrorText(ret) + "); what was read has been ingested");
+      else warn("INPUT_ENDED", "the input stopped (" + avErrorText(ret) + "); what was received has been ingested");
+      break;
+    }
+    ++result_.counts.packetsRead;
+    if (pkt->flags & AV_PKT_FLAG_CORRUPT) {
+      ++result_.counts.corruptPackets;
+      noteDamage("the demuxer found damaged packets (lost or corrupt transport packets)");
+    }
+    const int index = pkt->stream_index;
+    if (index == video_->index) {
+      onVideoPacket(pkt.get());
+    } else if (audio_ && index == audio_->streamIndex()) {
+      audio_->push(pkt.get(), [this](AVPacket* p) { dispatchAudio(p); });
+    } else if (klv_->handles(index)) {
+      klv_->push(fmt->streams[index], pkt.get(), videoClock_, videoStart_, [this](size_t k, const AVPacket* p, AVRational tb) { dispatchKlv(k, p, tb); });
+    }
+    av_packet_unref(pkt.get());
+    tick(false);
+  }
+  if (isLocalPath(job_.input) && input_->tables().isTransportStream() && transportStreamCutShort(job_.input, input_->size()))
+    warn("INPUT_TRUNCATED", "the transport stream ends inside a packet (" + std::to_string(input_->size()) + " bytes): the file was cut short; what exists has been ingested");
+}
+
+void IngestRun::onVideoPacket(const AVPacket* packet) {
+  ++result_.counts.videoPackets;
+  const int64_t t = packet->pts != AV_NOPTS_VALUE ? packet->pts : packet->dts;
+  if (t != AV_NOPTS_VALUE) videoClock_.observe(secondsOf(t, video_->time_base));
+  const int64_t errorsBefore = decoder_->errors();
+  decoder_->decode(packet, [this](AVFrame* f) { onDecoded(f); });
+  if (decoder_->errors() > errorsBefore) noteDamage("the video decoder rejected damaged data (" + decoder_->lastError() + ")");
+}
+
+void IngestRun::onDecoded(AVFrame* frame) {
+  ++result_.counts.framesDecoded;
+  if (decoder_->fellBack() && !result_.hardware.decoder.empty() && result_.hardware.decoder.find("software") == std::string::npos) {
+    result_.hardware.decoder = decoder_->description() + " (software)";
+    result_.hardware.reason += "; " + decoder_->fallbackReason();
+    result_.hardware.fallback = true;
+    warn("HW_FALLBACK", decoder_->fallbackReason());
+  }
+  const VideoFilterInput in = describeFrame(frame, decoder_->timeBase(), frameRate_);
+  if (!prepConfigured_ || !sameInput(prepInput_, in)) configurePrep(frame, in);
+  if (!prep_) {
+    onDisplay(frame);
+    return;
+  }
+  prep_->push(frame);
+  drainPrep();
+}
+
+void IngestRun::drainPrep() {
+  while (prep_->pull(display_.get())) {
+    onDisplay(display_.get());
+    av_frame_unref(display_.get());
+  }
+}
+
+void IngestRun::configurePrep(const AVFrame* frame, const VideoFilterInput& in) {
+  if (prep_) {
+    // The stream changed size or format mid-way: drain the old graph before building a new one.
+    prep_->push(nullptr);
+    drainPrep();
+    prep_.reset();
+  }
+  prepInput_ = in;
+  prepConfigured_ = true;
+  const std::string d = prepDescription(frame);
+  if (!d.empty()) prep_ = std::make_unique<FilterGraph>(FilterGraph::video(in, d, hw_.device ? hw_.device->ctx.get() : nullptr, "decode"));
+  displayTimeBase_ = prep_ ? prep_->outputTimeBase() : decoder_->timeBase();
+}
+
+void IngestRun::onDisplay(AVFrame* frame) {
+  if (frame->pts == AV_NOPTS_VALUE) {
+    // A frame without a time (some elementary streams) follows the previous one by a frame period.
+    const double period = frameRate_.num > 0 ? av_q2d(av_inv_q(frameRate_)) : 1.0 / 25;
+    const double t = segments_.started ? lastDisplaySeconds_ + period : videoStart_;
+    frame->pts = static_cast<int64_t>(std::llround(t / av_q2d(displayTimeBase_)));
+  }
+  const double seconds = secondsOf(frame->pts, displayTimeBase_);
+  if (!segments_.started) {
+    segments_.origin = seconds;
+    segments_.started = true;
+    lastDisplaySeconds_ = seconds;
+    // Device frames cannot go to the preview sink; the top rung's frames (downloaded) stand in.
+    previewFromTopRung_ = previews_ && frame->hw_frames_ctx != nullptr;
+  } else if (seconds > lastDisplaySeconds_) {
+    frameDuration_ = seconds - lastDisplaySeconds_;
+  }
+  lastDisplaySeconds_ = std::max(lastDisplaySeconds_, seconds);
+  ++result_.counts.framesOut;
+  if (previews_ && !previewFromTopRung_) feedPreview(frame);
+
+  const VideoFilterInput in = describeFrame(frame, displayTimeBase_, frameRate_);
+  for (size_t i = 0; i < rungs_.size(); ++i) {
+    RungEncoder::FrameFn tap;
+    if (i == 0 && previewFromTopRung_) tap = [this](const AVFrame* f) { feedPreview(f); };
+    rungs_[i]->encode(
+        frame, in, [this, i](const AVCodecContext* c) { openMuxer(i, c); },
+        [this, i](AVPacket* p) { muxers_[i]->writeVideo(p, rungs_[i]->timeBase()); }, tap);
+  }
+  if (!queue_.empty() && allMuxersOpen()) flushQueue();
+}
+
+void IngestRun::feedPreview(const AVFrame* frame) {
+  const AVFrame* soft = frame;
+  if (frame->hw_frames_ctx) {
+    av_frame_unref(download_.get());
+    checkAv(av_hwframe_transfer_data(download_.get(), frame, 0), "ERR_PREVIEWS", "previews", "cannot download a frame for the previews");
+    checkAv(av_frame_copy_props(download_.get(), frame), "ERR_PREVIEWS", "previews", "cannot copy frame properties");
+    soft = download_.get();
+  }
+  // Scaling keeps the time base: rung frames and display frames share the display clock.
+  previews_->onFrame(soft, secondsOf(frame->pts, displayTimeBase_));
+  ++result_.counts.previewFrames;
+}
+
+void IngestRun::openMuxer(size_t rung, const AVCodecContext* video) {
+  muxers_[rung]->open(video, audio_ ? audio_->parameters() : nullptr, audio_ ? audio_->timeBase() : AVRational{1, 90000}, klvOutputs_);
+  if (allMuxersOpen() && job_.liveWindowSegments > 0) writeMaster(false);
+}
+
+bool IngestRun::allMuxersOpen() const {
+  for (const auto& m : muxers_)
+    if (!m->isOpen()) return false;
+  return true;
+}
+
+void IngestRun::dispatchAudio(const AVPacket* packet) {
+  ++result_.counts.audioPackets;
+  if (allMuxersOpen()) {
+    for (auto& m : muxers_) m->writeAudio(packet, audio_->timeBase());
+    return;
+  }
+  // Until the first video frame opens the muxers, audio and KLV wait here.
+  QueuedPacket q{QueuedPacket::Audio, 0, audio_->timeBase(), PacketPtr(av_packet_clone(packet))};
+  if (!q.packet) throw Error("ERR_NO_MEMORY", "transcode", "out of memory queueing an audio packet");
+  queue_.push_back(std::move(q));
+}
+
+void IngestRun::dispatchKlv(size_t klvIndex, const AVPacket* packet, AVRational tb) {
+  if (allMuxersOpen()) {
+    for (auto& m : muxers_) m->writeKlv(klvIndex, packet, tb);
+    return;
+  }
+  QueuedPacket q{QueuedPacket::Klv, klvIndex, tb, PacketPtr(av_packet_clone(packet))};
+  if (!q.packet) throw Error("ERR_NO_MEMORY", "transcode", "out of memory queueing a KLV packet");
+  queue_.push_back(std::move(q));
+}
+
+void IngestRun::flushQueue() {
+  while (!queue_.empty()) {
+    QueuedPacket& q = queue_.front();
+    for (auto& m : muxers_) {
+      if (q.kind == QueuedPacket::Audio) m->writeAudio(q.packet.get(), q.timeBase);
+      else m->writeKlv(q.klvIndex, q.packet.get(), q.timeBase);
+    }
+    queue_.pop_front();
+  }
+}
+
+void IngestRun::drain() {
+  decoder_->decode(nullptr, [this](AVFrame* f) { onDecoded(f); });
+  cancel_.throwIfStopped("transcode");
+  if (prep_) {
+    prep_->push(nullptr);
+    drainPrep();
+  }
+  for (size_t i = 0; i < rungs_.size(); ++i) {
+    cancel_.throwIfStopped("transcode");
+    RungEncoder::FrameFn tap;
+    if (i == 0 && previewFromTopRung_) tap = [this](const AVFrame* f) { feedPreview(f); };
+    rungs_[i]->finish([this, i](const AVCodecContext* c) { openMuxer(i, c); }, [this, i](AVPacket* p) { muxers_[i]->writeVideo(p, rungs_[i]->timeBase()); },
+                      tap);
+  }
+  if (audio_) audio_->push(nullptr, [this](AVPacket* p) { dispatchAudio(p); });
+  klv_->finish([this](size_t k, const AVPacket* p, AVRational tb) { dispatchKlv(k, p, tb); });
+
+  result_.counts.decodeErrors = decoder_->errors();
+  if (!allMuxersOpen() || result_.counts.framesOut == 0) {
+    std::string why = std::to_string(result_.counts.videoPackets) + " video packets read, " + std::to_string(decoder_->errors()) + " rejected";
+    if (!decoder_->lastError().empty()) why += " (" + decoder_->lastError() + ")";
+    throw Error("ERR_DECODE", "decode", "no usable video came out of " + job_.input + ": " + why);
+  }
+  flushQueue();
+  tick(true);
+}
+
+void IngestRun::finalize() {
+  IngestCounts& c = result_.counts;
+  c.bytesRead = input_->bytesRead();
+  c.decodeErrors = decoder_->errors();
+  c.audioDecodeErrors = audio_ ? audio_->decodeErrors() : 0;
+  c.klvPackets = klv_->packets();
+  c.klvUnits = klv_->units();
+  c.klvBytes = klv_->bytes();
+  c.klvPtsInferred = klv_->inferred();
+  c.klvGarbageBytes = klv_->garbageBytes();
+  c.klvTruncatedUnits = klv_->truncatedUnits();
+  if (c.decodeErrors > 0 || decoder_->damagedFrames() > 0 || c.corruptPackets > 0) {
+    warn("DECODE_ERRORS", std::to_string(c.decodeErrors) + " video decode errors, " + std::to_string(decoder_->damagedFrames()) +
+                              " frames decoded with concealed damage, " + std::to_string(c.corruptPackets) + " damaged packets; " +
+                              std::to_string(c.framesDecoded) + " frames decoded");
+  }
+  if (c.audioDecodeErrors > 0) warn("AUDIO_DECODE_ERRORS", std::to_string(c.audioDecodeErrors) + " audio packets could not be decoded");
+  if (c.klvTruncatedUnits > 0) warn("KLV_TRUNCATED", std::to_string(c.klvTruncatedUnits) + " KLV unit(s) cut off at the end of the input were dropped");
+  result_.duration = std::max(0.0, lastDisplaySeconds_ - segments_.origin + frameDuration_);
+  result_.hardware.scaler = rungs_.front()->filterDescription().find("scale_cuda") != std::string::npos    ? "scale_cuda"
+                            : rungs_.front()->filterDescription().find("scale_vaapi") != std::string::npos ? "scale_vaapi"
+                                                                                                          : "swscale";
+  observer_.onStep("transcode");
+  observer_.onStep("klv");
+
+  for (auto& m : muxers_) {
+    cancel_.throwIfStopped("hls");
+    m->finish();
+  }
+  for (size_t i = 0; i < muxers_.size(); ++i) {
+    RenditionResult& r = result_.renditions[i];
+    const MediaPlaylistStats stats = readMediaPlaylist((std::filesystem::path(job_.outDir) / muxers_[i]->playlistRelative()).string());
+    r.segments = stats.segments;
+    r.duration = stats.duration;
+    r.bytes = stats.bytes;
+    r.bandwidth = stats.peakBitrate;
+    r.averageBandwidth = stats.averageBitrate;
+    r.frames = rungs_[i]->frames();
+    r.klvPackets = muxers_[i]->klvPackets();
+    r.codecs = videoCodecString(muxers_[i]->videoParameters());
+    if (const AVCodecParameters* a = muxers_[i]->audioParameters()) r.codecs += "," + audioCodecString(a);
+  }
+  observer_.onStep("hls");
+
+  if (previews_) {
+    cancel_.throwIfStopped("previews");
+    previews_->finish();
+    result_.hasPreviews = true;
+    result_.previews = previews_->result();
+    if (job_.previewOptions.poster) observer_.onStep("poster");
+    if (job_.previewOptions.thumbnails) observer_.onStep("previews");
+  }
+
+  writeMaster(true);
+  AbrInfo info;
+  info.master = "ABR.m3u8";
+  info.segmentSeconds = job_.segmentSeconds;
+  info.segmentFormat = toString(job_.segmentFormat);
+  info.codec = toString(job_.codec);
+  info.audio = result_.audio;
+  info.klv = result_.klv;
+  info.duration = result_.duration;
+  info.source = &result_.source;
+  info.hardware = &result_.hardware;
+  info.renditions = &result_.renditions;
+  writeAbrInfo((std::filesystem::path(job_.outDir) / "abr.json").string(), info);
+  result_.masterPlaylist = "ABR.m3u8";
+  result_.abrInfo = "abr.json";
+  observer_.onStep("abr");
+}
+
+void IngestRun::writeMaster(bool measured) {
+  std::vector<RenditionResult> rows = result_.renditions;
+  if (!measured) {
+    // A live ladder has nothing measured yet: announce the configured peaks.
+    for (RenditionResult& r : rows) {
+      r.bandwidth = r.maxBitrate + r.audioBitrate;
+      r.averageBandwidth = r.videoBitrate + r.audioBitrate;
+      for (size_t i = 0; i < muxers_.size(); ++i) {
+        if (muxers_[i]->name() != r.name) continue;
+        r.codecs = videoCodecString(muxers_[i]->videoParameters());
+        if (const AVCodecParameters* a = muxers_[i]->audioParameters()) r.codecs += "," + audioCodecString(a);
+      }
+    }
+  }
+  writeMasterPlaylist((std::filesystem::path(job_.outDir) / "ABR.m3u8").string(), rows, job_.segmentFormat == SegmentFormat::Fmp4);
+}
+
+void IngestRun::noteDamage(const std::string& what) {
+  if (warnedDamage_) return;
+  warnedDamage_ = true;
+  warn("INPUT_DAMAGED", what + "; the pass goes on and the totals are reported when it ends");
+}
+
+void IngestRun::warn(const std::string& code, const std::string& message) {
+  IngestWarning w{code, message};
+  result_.warnings.push_back(w);
+  observer_.onWarning(w);
+}
+
+void IngestRun::tick(bool force) {
+  klv_->deliver(false);
+  const auto now = Clock::now();
+  if (!force && now - lastTick_ < std::chrono::milliseconds(job_.progressIntervalMs)) return;
+  lastTick_ = now;
+  IngestProgress p;
+  p.frames = result_.counts.framesOut;
+  p.outTime = segments_.started ? std::max(0.0, lastDisplaySeconds_ - segments_.origin) : 0.0;
+  p.elapsedSeconds = std::chrono::duration<double>(now - passStarted_).count();
+  p.bytesRead = input_->bytesRead();
+  if (p.elapsedSeconds > 0) {
+    p.fps = p.frames / p.elapsedSeconds;
+    p.speed = p.outTime / p.elapsedSeconds;
+  }
+  if (duration_ > 0) {
+    p.percent = std::min(100.0, 100.0 * p.outTime / duration_);
+    if (p.speed > 0) p.etaSeconds = std::max(0.0, (duration_ - p.outTime) / p.speed);
+  }
+  observer_.onProgress(p);
+}
+
+}  // namespace
+
+Error IngestRun::explained(const Error& e) const {
+  const std::string why = log_.lastError();
+  if (why.empty() || e.code() == "ERR_CANCELLED" || e.code() == "ERR_TIMEOUT") return e;
+  const std::string message = e.what();
+  const auto close = why.find("] ");
+  const std::string text = why.compare(0, 1, "[") == 0 && close != std::string::npos ? why.substr(close + 2) : why;
+  if (message.find(text) != std::string::npos) return e;
+  return Error(e.code(), e.step(), message + " (FFmpeg: " + why + ")", e.averror());
+}
+
+IngestResult runIngest(const IngestJob& job, IngestObserver& observer, CancelToken& cancel) {
+  IngestRun run(job, observer, cancel);
+  try {
+    return run.run();
+  } catch (const Error& e) {
+    throw run.explained(e);
+  }
+}
+
+}  // namespace fmv

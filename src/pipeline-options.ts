@@ -1,0 +1,276 @@
+/**
+ * Options of the single-pass ingest pipeline and their validation. Every message names the option
+ * path and the value it received; unknown option names are rejected with the nearest known name.
+ * What passes is converted into the plain object the native layer reads.
+ */
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { checkBoolean, checkEnum, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
+
+/** Ladder tiers; a request includes the named tier and every lower one (never above the source). */
+export const TIERS = ['sd', 'hd', 'fhd', 'uhd'] as const;
+export type Tier = (typeof TIERS)[number];
+
+export const HWACCELS = ['auto', 'cpu', 'cuda', 'vaapi'] as const;
+/**
+ * - `auto`: measured choice: CPU below 2160p (where the NVDEC + scale_cuda ladder measured slower),
+ *   CUDA from 2160p when it works, CPU otherwise; the reason is recorded.
+ * - `cpu`: software decode, swscale, libx264/libx265.
+ * - `cuda`: NVDEC decode and scale_cuda; NVENC where the GPU has it, else libx264 (recorded).
+ * - `vaapi`: VAAPI decode, scale and encode.
+ */
+export type HwAccel = (typeof HWACCELS)[number];
+
+export const PRESETS = ['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow', 'slower', 'veryslow'] as const;
+/** libx264/libx265 preset; NVENC gets the nearest p1..p7. */
+export type Preset = (typeof PRESETS)[number];
+
+export const CODECS = ['h264', 'hevc'] as const;
+export type VideoCodec = (typeof CODECS)[number];
+
+export const SEGMENT_FORMATS = ['ts', 'fmp4'] as const;
+/** `ts` keeps the KLV PIDs in the segments; `fmp4` cannot carry KLV (it is dropped, and recorded). */
+export type SegmentFormat = (typeof SEGMENT_FORMATS)[number];
+
+/** Default rungs (README): sd 480p ~1.2 Mb/s, hd 720p ~3 Mb/s, fhd 1080p ~6 Mb/s, uhd 2160p ~16 Mb/s. */
+export const TIER_DEFAULTS: Readonly<Record<Tier, { height: number; videoBitrate: number }>> = {
+  sd: { height: 480, videoBitrate: 1_200_000 },
+  hd: { height: 720, videoBitrate: 3_000_000 },
+  fhd: { height: 1080, videoBitrate: 6_000_000 },
+  uhd: { height: 2160, videoBitrate: 16_000_000 },
+};
+
+/** A custom rung. Rungs taller than the source are left out (no upscaling), with a warning. */
+export interface LadderRung {
+  /** Rendition name, also its directory name (letters, digits, `_`, `-`); default `<height>p`. */
+  name?: string;
+  /** Output height in lines, even. */
+  height: number;
+  /** Output width, even; default: the source display aspect ratio at this height. */
+  width?: number;
+  /** Target video bit rate in bits/s; default scaled from the nearest tier by pixel count. */
+  videoBitrate?: number;
+  /** VBV peak in bits/s; default 1.5 × videoBitrate. */
+  maxBitrate?: number;
+}
+
+/** Poster and preview images made from the decoded frames of the same pass. */
+export interface PipelinePreviewOptions {
+  /** Write the poster (default true). */
+  poster?: boolean;
+  /** Poster file name in outDir (default 'poster.jpg'). */
+  posterName?: string;
+  /** Largest poster width (default: the display width, at most 1920). */
+  posterMaxWidth?: number;
+  /** Seconds from the start to take the poster from (default: 10% of the duration). */
+  posterTime?: number;
+  /** How far past posterTime to look for a frame that is neither black nor flat (default 30 s). */
+  posterSearchSeconds?: number;
+  /** Thumbnails, sprite sheets and the WebVTT track (default true). */
+  thumbnails?: boolean;
+  /** Thumbnail width in pixels, even (default 160). */
+  thumbnailWidth?: number;
+  /** Tiles per sprite-sheet row (default 10). */
+  spriteColumns?: number;
+  /** Tiles per sprite sheet (default 100). */
+  spriteMaxTiles?: number;
+  /** Also write each thumbnail as its own JPEG (default false). */
+  writeThumbnails?: boolean;
+  /** JPEG quality 1..100 (default 80). */
+  quality?: number;
+}
+
+export interface PipelineOptions {
+  /**
+   * Existing scratch directory owned by the caller (its path must not contain '%'). On failure or
+   * cancel everything written there is removed.
+   */
+  outDir: string;
+  /** Highest tier of the ladder (default 'fhd'). */
+  requestedResolutions?: Tier;
+  /** Custom rungs replacing the tier ladder. */
+  ladder?: LadderRung[];
+  /** Hardware path (default 'auto'). */
+  hwaccel?: HwAccel;
+  /** Device to open: CUDA device index ('0') or DRM render node ('/dev/dri/renderD128'). */
+  hwDevice?: string;
+  /** Encoder preset (default 'veryfast'). */
+  preset?: Preset;
+  /** Video codec (default 'h264', High profile; 'hevc' is Main). */
+  codec?: VideoCodec;
+  /** Segment length in seconds; every segment starts with an IDR in every rung (default 4). */
+  segmentSeconds?: number;
+  /** Segment container (default 'ts'). */
+  segmentFormat?: SegmentFormat;
+  /** Seconds between preview thumbnails (default 10). */
+  previewIntervalSeconds?: number;
+  /** Poster and previews: options, or false for none (default: poster + thumbnails). */
+  previews?: PipelinePreviewOptions | false;
+  /** Keep the audio (default true): AAC is copied, anything else is encoded to AAC once. */
+  audio?: boolean;
+  /** AAC bit rate in bits/s when audio is encoded (default 128000). */
+  audioBitrate?: number;
+  /** Deliver KLV unit batches to `onKlv` (default true). KLV is muxed into TS segments either way. */
+  klv?: boolean;
+  /** Live input: sliding-window playlists of this many segments, older segments deleted (default: VOD). */
+  liveWindowSegments?: number;
+  /** Cancels the job (rejects with ERR_CANCELLED within a second; outputs removed). */
+  signal?: AbortSignal;
+  /** Gives up after this many milliseconds (ERR_TIMEOUT). */
+  timeoutMs?: number;
+  /** Milliseconds between progress events (default 100, at most 10 per second). */
+  progressIntervalMs?: number;
+  /** libavformat probesize in bytes. */
+  probeSize?: number;
+  /** libavformat analyzeduration in microseconds. */
+  analyzeDurationUs?: number;
+  /** Force an input format (e.g. 'mpegts'). */
+  format?: string;
+}
+
+export const PIPELINE_OPTIONS = [
+  'outDir',
+  'requestedResolutions',
+  'ladder',
+  'hwaccel',
+  'hwDevice',
+  'preset',
+  'codec',
+  'segmentSeconds',
+  'segmentFormat',
+  'previewIntervalSeconds',
+  'previews',
+  'audio',
+  'audioBitrate',
+  'klv',
+  'liveWindowSegments',
+  'signal',
+  'timeoutMs',
+  'progressIntervalMs',
+  'probeSize',
+  'analyzeDurationUs',
+  'format',
+] as const;
+
+const PREVIEW_OPTIONS = [
+  'poster',
+  'posterName',
+  'posterMaxWidth',
+  'posterTime',
+  'posterSearchSeconds',
+  'thumbnails',
+  'thumbnailWidth',
+  'spriteColumns',
+  'spriteMaxTiles',
+  'writeThumbnails',
+  'quality',
+] as const;
+
+const RUNG_OPTIONS = ['name', 'height', 'width', 'videoBitrate', 'maxBitrate'] as const;
+const RUNG_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+const FILE_NAME = /^[^/\\\0]{1,128}$/;
+
+function checkEven(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value % 2 !== 0 || value < min || value > max) {
+    throw invalid(`an even integer between ${min} and ${max}`, path, value);
+  }
+  return value;
+}
+
+function validateLadder(value: unknown): Record<string, unknown>[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > 8) throw invalid('an array of 1 to 8 rungs', 'ladder', value);
+  const names = new Set<string>();
+  return value.map((entry: unknown, i: number) => {
+    const path = `ladder[${i}]`;
+    const r = optionsObject(entry, path);
+    checkKnownKeys(r, RUNG_OPTIONS, path);
+    if (r.height === undefined) throw invalid('an even integer between 16 and 4320', `${path}.height`, r.height);
+    const out: Record<string, unknown> = { height: checkEven(r.height, `${path}.height`, 16, 4320) };
+    if (r.width !== undefined) out.width = checkEven(r.width, `${path}.width`, 16, 7680);
+    if (r.videoBitrate !== undefined) out.videoBitrate = checkInteger(r.videoBitrate, `${path}.videoBitrate`, 50_000, 200_000_000);
+    if (r.maxBitrate !== undefined) {
+      const min = (out.videoBitrate as number | undefined) ?? 50_000;
+      out.maxBitrate = checkInteger(r.maxBitrate, `${path}.maxBitrate`, min, 400_000_000);
+    }
+    const name = r.name === undefined ? `${out.height as number}p` : checkString(r.name, `${path}.name`, { nonEmpty: true });
+    if (!RUNG_NAME.test(name)) throw invalid('a name of 1 to 32 letters, digits, _ or -', `${path}.name`, name);
+    if (names.has(name)) throw invalid('a name no other rung uses', `${path}.name`, name);
+    names.add(name);
+    out.name = name;
+    return out;
+  });
+}
+
+function validatePreviews(value: unknown, intervalSeconds: number | undefined): Record<string, unknown> {
+  const p = optionsObject(value, 'previews');
+  checkKnownKeys(p, PREVIEW_OPTIONS, 'previews');
+  const out: Record<string, unknown> = {};
+  if (p.poster !== undefined) out.poster = checkBoolean(p.poster, 'previews.poster');
+  if (p.posterName !== undefined) {
+    const name = checkString(p.posterName, 'previews.posterName', { nonEmpty: true });
+    if (!FILE_NAME.test(name)) throw invalid('a file name without path separators', 'previews.posterName', name);
+    out.posterName = name;
+  }
+  if (p.posterMaxWidth !== undefined) out.posterMaxWidth = checkEven(p.posterMaxWidth, 'previews.posterMaxWidth', 16, 7680);
+  if (p.posterTime !== undefined) out.posterTime = checkNumber(p.posterTime, 'previews.posterTime', 0, 1e7);
+  if (p.posterSearchSeconds !== undefined) out.posterSearchSeconds = checkNumber(p.posterSearchSeconds, 'previews.posterSearchSeconds', 0, 3600);
+  if (p.thumbnails !== undefined) out.thumbnails = checkBoolean(p.thumbnails, 'previews.thumbnails');
+  if (p.thumbnailWidth !== undefined) out.thumbnailWidth = checkEven(p.thumbnailWidth, 'previews.thumbnailWidth', 16, 1920);
+  if (p.spriteColumns !== undefined) out.spriteColumns = checkInteger(p.spriteColumns, 'previews.spriteColumns', 1, 100);
+  if (p.spriteMaxTiles !== undefined) out.spriteMaxTiles = checkInteger(p.spriteMaxTiles, 'previews.spriteMaxTiles', 1, 10_000);
+  if (p.writeThumbnails !== undefined) out.writeThumbnails = checkBoolean(p.writeThumbnails, 'previews.writeThumbnails');
+  if (p.quality !== undefined) out.quality = checkInteger(p.quality, 'previews.quality', 1, 100);
+  if (intervalSeconds !== undefined) out.thumbnailInterval = intervalSeconds;
+  return out;
+}
+
+export interface ValidatedPipelineOptions {
+  /** The plain object the native layer reads. */
+  native: Record<string, unknown>;
+  signal?: AbortSignal;
+}
+
+/** Validates pipeline options; throws MediaError ERR_INVALID_OPTION naming the option and value. */
+export function validatePipelineOptions(value: unknown): ValidatedPipelineOptions {
+  if (value === undefined) throw invalid('an options object with outDir', 'pipeline options', value);
+  const o = optionsObject(value, 'pipeline options');
+  checkKnownKeys(o, PIPELINE_OPTIONS, 'pipeline options');
+  const outDir = resolve(checkString(o.outDir, 'outDir', { nonEmpty: true }));
+  let isDir = false;
+  try {
+    isDir = statSync(outDir).isDirectory();
+  } catch {
+    isDir = false;
+  }
+  if (!isDir) throw invalid('an existing directory', 'outDir', o.outDir);
+  // FFmpeg's hls muxer expands '%' sequences anywhere in the segment path and cannot escape them.
+  if (outDir.includes('%')) throw invalid("a directory path without '%'", 'outDir', o.outDir);
+  const native: Record<string, unknown> = { outDir };
+  if (o.requestedResolutions !== undefined) native.tier = checkEnum(o.requestedResolutions, 'requestedResolutions', TIERS);
+  if (o.ladder !== undefined) native.ladder = validateLadder(o.ladder);
+  if (o.hwaccel !== undefined) native.hwaccel = checkEnum(o.hwaccel, 'hwaccel', HWACCELS);
+  if (o.hwDevice !== undefined) native.hwDevice = checkString(o.hwDevice, 'hwDevice', { nonEmpty: true });
+  if (o.preset !== undefined) native.preset = checkEnum(o.preset, 'preset', PRESETS);
+  if (o.codec !== undefined) native.codec = checkEnum(o.codec, 'codec', CODECS);
+  if (o.segmentSeconds !== undefined) native.segmentSeconds = checkNumber(o.segmentSeconds, 'segmentSeconds', 1, 60);
+  if (o.segmentFormat !== undefined) native.segmentFormat = checkEnum(o.segmentFormat, 'segmentFormat', SEGMENT_FORMATS);
+  const interval = o.previewIntervalSeconds === undefined ? undefined : checkNumber(o.previewIntervalSeconds, 'previewIntervalSeconds', 0.1, 3600);
+  if (o.previews === false) {
+    native.previews = false;
+  } else {
+    native.previews = true;
+    native.previewOptions = validatePreviews(o.previews, interval);
+  }
+  if (o.audio !== undefined) native.audio = checkBoolean(o.audio, 'audio');
+  if (o.audioBitrate !== undefined) native.audioBitrate = checkInteger(o.audioBitrate, 'audioBitrate', 16_000, 512_000);
+  if (o.klv !== undefined) native.klv = checkBoolean(o.klv, 'klv');
+  if (o.liveWindowSegments !== undefined) native.liveWindowSegments = checkInteger(o.liveWindowSegments, 'liveWindowSegments', 1, 1000);
+  if (o.timeoutMs !== undefined) native.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+  if (o.progressIntervalMs !== undefined) native.progressIntervalMs = checkInteger(o.progressIntervalMs, 'progressIntervalMs', 100, 60_000);
+  if (o.probeSize !== undefined) native.probeSize = checkInteger(o.probeSize, 'probeSize', 32, Number.MAX_SAFE_INTEGER);
+  if (o.analyzeDurationUs !== undefined) native.analyzeDurationUs = checkInteger(o.analyzeDurationUs, 'analyzeDurationUs', 0, Number.MAX_SAFE_INTEGER);
+  if (o.format !== undefined) native.format = checkString(o.format, 'format', { nonEmpty: true });
+  const out: ValidatedPipelineOptions = { native };
+  if (o.signal !== undefined) out.signal = checkSignal(o.signal, 'signal');
+  return out;
+}

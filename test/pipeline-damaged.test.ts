@@ -1,0 +1,115 @@
+// Bad and damaged inputs: typed errors, never a crash, nothing left behind; damage that still
+// yields video becomes warnings.
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { MediaError } from '../src/errors.js';
+import { startPipeline } from '../src/pipeline.js';
+import { clipsDir, decodeErrors, ffmpeg, kwiverSample, makeClip, scratchDir } from './pipeline-fixtures.mjs';
+
+const fast = { preset: 'ultrafast', requestedResolutions: 'sd', previews: false } as const;
+
+async function failure(input: string, name: string, extra: Record<string, unknown> = {}): Promise<MediaError> {
+  const out = scratchDir(`damaged-${name}`);
+  const err = await startPipeline(input, { outDir: out, ...fast, ...extra }).done.then(
+    () => {
+      throw new Error('expected the ingest to fail');
+    },
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(MediaError);
+  // A failed job leaves the scratch directory as it found it.
+  expect(readdirSync(out)).toEqual([]);
+  return err as MediaError;
+}
+
+describe('bad and damaged inputs', () => {
+  let clip: { path: string; klvUnits: number };
+  let dir: string;
+
+  beforeAll(() => {
+    clip = makeClip(clipsDir, 'fhd-2s', { seconds: 2, ptsless: 4 });
+    dir = scratchDir('damaged-inputs');
+  });
+
+  it('a text file is ERR_INPUT_FORMAT', async () => {
+    const path = join(dir, 'notes.txt');
+    writeFileSync(path, 'this is not a video\n'.repeat(100));
+    expect(await failure(path, 'text')).toMatchObject({ code: 'ERR_INPUT_FORMAT', step: 'open' });
+  });
+
+  it('a missing file is ERR_INPUT_NOT_FOUND', async () => {
+    expect(await failure(join(dir, 'missing.ts'), 'missing')).toMatchObject({ code: 'ERR_INPUT_NOT_FOUND', step: 'open' });
+  });
+
+  it('an input without video is ERR_NO_VIDEO_STREAM', async () => {
+    const path = join(dir, 'audio-only.ts');
+    ffmpeg(['-f', 'lavfi', '-i', 'sine=frequency=440', '-t', '1', '-c:a', 'aac', '-f', 'mpegts', path]);
+    const err = await failure(path, 'novideo');
+    expect(err).toMatchObject({ code: 'ERR_NO_VIDEO_STREAM', step: 'probe' });
+    expect(err.message).toMatch(/has no video stream/);
+  });
+
+  it('video that never decodes is ERR_DECODE, with nothing published', async () => {
+    // Every video payload byte after the PES header replaced by noise: the demuxer still sees
+    // packets, the decoder never produces a picture.
+    const data = Buffer.from(readFileSync(clip.path));
+    let seed = 1;
+    for (let i = 0; i + 188 <= data.length; i += 188) {
+      const pid = ((data[i + 1]! & 0x1f) << 8) | data[i + 2]!;
+      if (pid !== 0x100) continue;
+      const pusi = (data[i + 1]! & 0x40) !== 0;
+      const afc = (data[i + 3]! >> 4) & 3;
+      let off = i + 4 + (afc & 2 ? 1 + data[i + 4]! : 0);
+      if (pusi) off += 9 + data[off + 8]!;
+      for (let j = off; j < i + 188; j++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        data[j] = seed >>> 24;
+      }
+    }
+    const path = join(dir, 'noise.ts');
+    writeFileSync(path, data);
+    const err = await failure(path, 'noise');
+    expect(['ERR_DECODE', 'ERR_STREAM_INFO']).toContain(err.code);
+  });
+
+  it('a TS cut short ingests what exists, with a warning', async () => {
+    const whole = readFileSync(clip.path);
+    const path = join(dir, 'cut.ts');
+    // Cut in the middle of a packet at about 70%.
+    writeFileSync(path, whole.subarray(0, Math.floor((whole.length * 0.7) / 188) * 188 + 100));
+    const out = scratchDir('damaged-cut');
+    const result = await startPipeline(path, { outDir: out, ...fast }).done;
+    expect(result.warnings.map((w) => w.code)).toContain('INPUT_TRUNCATED');
+    expect(result.duration).toBeGreaterThan(0.5);
+    expect(result.duration).toBeLessThan(2);
+    expect(decodeErrors(join(out, result.renditions[0]!.playlist))).toBe('');
+    expect(result.counts.klvUnits).toBeGreaterThan(0);
+    expect(result.counts.klvUnits).toBeLessThan(clip.klvUnits);
+  });
+
+  it('lost packets in the middle are counted and reported as warnings', async () => {
+    // Drop 300 transport packets at about 40%, as a lossy network input would.
+    const data = readFileSync(clip.path);
+    const start = Math.floor((data.length * 0.4) / 188) * 188;
+    const path = join(dir, 'lossy.ts');
+    writeFileSync(path, Buffer.concat([data.subarray(0, start), data.subarray(start + 188 * 300)]));
+    const out = scratchDir('damaged-lossy');
+    const warnings: string[] = [];
+    const result = await startPipeline(path, { outDir: out, ...fast }, { onWarning: (w) => warnings.push(w.code) }).done;
+    expect(warnings).toContain('INPUT_DAMAGED');
+    expect(warnings).toContain('DECODE_ERRORS');
+    expect(result.counts.corruptPackets).toBeGreaterThan(0);
+    expect(result.warnings.find((w) => w.code === 'DECODE_ERRORS')?.message).toMatch(/damaged packets/);
+    expect(result.counts.framesOut).toBeGreaterThan(20);
+    expect(decodeErrors(join(out, result.renditions[0]!.playlist))).toBe('');
+  });
+
+  it('an unsupported stream in a real sample still ingests (KWIVER MPEG-2 + AAC)', async () => {
+    const out = scratchDir('damaged-mpeg2');
+    const result = await startPipeline(kwiverSample('h264_audio.ts'), { outDir: out, ...fast }).done;
+    expect(result.hardware.decoder).toBe('mpeg2video');
+    expect(result.audio).toBe('copy');
+    expect(result.renditions).toHaveLength(1);
+  });
+});
