@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { packageRoot } from './native.js';
 import { registerProbeCommand } from './cli/probe-command.js';
 import { registerKlvCommand } from './cli/klv-command.js';
+import { registerIngestCommand } from './cli/ingest-command.js';
+import { registerServeCommand } from './cli/serve-command.js';
 import { reportAndExit } from './cli/output.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -18,6 +20,8 @@ const program = new Command()
 
 registerProbeCommand(program);
 registerKlvCommand(program);
+registerIngestCommand(program);
+registerServeCommand(program);
 
 // A closed pipe (`fmv-ingest klv x.ts | head`) is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,30 +1,48 @@
 /**
- * `npm run demo`: needs no input. Synthesises a short clip with KLV in-process, then runs the
- * library's main operations on it and prints what they produced.
+ * `npm run demo`: needs no input. Synthesises a clip carrying a simulated flight's KLV in-process,
+ * ingests it into a streaming service (ABR ladder, poster, previews, decoded telemetry), prints
+ * the job JSON and where the outputs are.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { ProgressReporter } from './cli/ingest-command.js';
+import { ingest } from './jobs/manager.js';
+import { synthesizeFlightClip } from './jobs/synthetic-flight.js';
 import { packageRoot } from './native.js';
-import { probe } from './probe.js';
-import { KlvUnitStream } from './klv-extract.js';
-import { synthesizeClip } from './synthetic.js';
-import { formatProbe } from './cli/probe-command.js';
 
 async function main(): Promise<void> {
   const dir = join(packageRoot, 'demo-output');
+  const services = join(dir, 'services');
   mkdirSync(dir, { recursive: true });
-  const clip = join(dir, 'synthetic-flight.ts');
-  // One ST 0601 packet from MISB ST 0902 Annex C, repeated at 10 Hz.
-  const packet = readFileSync(join(packageRoot, 'scripts', 'demo-packet.bin'));
-  const klv = Array.from({ length: 100 }, (_, i) => ({ seconds: i / 10, data: packet }));
-  const made = await synthesizeClip(clip, { width: 1280, height: 720, fps: 30, durationSeconds: 10, klv });
-  process.stdout.write(`synthesised ${clip}: ${made.videoFrames} frames, ${made.klvUnits} KLV units, ${made.bytes} bytes\n\n`);
-  process.stdout.write(`${formatProbe(await probe(clip))}\n\n`);
-  const stream = new KlvUnitStream(clip);
-  let units = 0;
-  for await (const batch of stream) units += batch.length;
-  const stats = await stream.stats;
-  process.stdout.write(`extracted ${units} KLV units (${stats.bytes} bytes) from ${stats.klvStreams} KLV stream(s)\n`);
+  // Each run publishes afresh, so the layer is always 0 and the paths below stay the same.
+  rmSync(services, { recursive: true, force: true });
+  const clip = join(dir, 'Synthetic_Flight.ts');
+  const made = await synthesizeFlightClip(clip, { width: 1280, height: 720, fps: 30, durationSeconds: 10, audio: true });
+  process.stderr.write(`synthesised ${clip}: ${made.videoFrames} frames, ${made.klvUnits} ST 0601 packets at 10 Hz, ${made.bytes} bytes\n`);
+
+  const job = ingest(clip, { outDir: services, requestedResolutions: 'fhd', username: 'demo' });
+  new ProgressReporter(process.stderr).attach(job);
+  const result = await job.done.catch(() => null);
+  const resource = job.toJSON();
+  process.stdout.write(`${JSON.stringify(resource, null, 2)}\n`);
+  if (!result) {
+    process.stderr.write(`demo failed: ${resource.messages.at(-1) ?? resource.status}\n`);
+    process.exitCode = 1;
+    return;
+  }
+  const files = result.files;
+  process.stdout.write(
+    [
+      '',
+      `outputs:   ${result.location}`,
+      `playlist:  ${result.masterPlaylist}`,
+      `telemetry: ${join(result.location, 'klv.ndjson')} (${resource.customAttributes.klv?.packets ?? 0} packets), ${join(result.location, 'klv.geojson')}`,
+      `poster:    ${files.includes('poster.jpg') ? join(result.location, 'poster.jpg') : '(none)'}`,
+      `files:     ${files.length}, ${resource.customAttributes.outputs?.bytes ?? 0} bytes`,
+      `hardware:  ${resource.customAttributes.hardware?.used ?? '?'} (${resource.customAttributes.hardware?.reason ?? ''})`,
+      '',
+    ].join('\n'),
+  );
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,73 @@
+import type { Command } from 'commander';
+import { startServer } from '../server/app.js';
+import { loadServerConfig, type ConfigInput } from '../server/config.js';
+
+interface ServeCliOptions {
+  port?: string;
+  host?: string;
+  data?: string;
+  inputRoot: string[];
+  user: string[];
+  root?: string;
+  baseUrl?: string;
+  concurrency?: string;
+  config?: string;
+  publicOutputs?: boolean;
+  hwaccel?: string;
+  tokenMinutes?: string;
+  log?: boolean;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('serve the jobs API (generateToken, addLayer, jobs) and the published outputs over HTTP')
+    .option('--port <n>', 'TCP port (default 8080; 0 picks a free one)')
+    .option('--host <address>', 'address to listen on (default 127.0.0.1)')
+    .option('--data <dir>', 'data directory: job store, services, temporary files')
+    .option('--input-root <dir>', 'directory that inputs must lie in (repeatable)', collect, [])
+    .option('--user <name:password>', 'a user who may get tokens (repeatable; prefer FMV_INGEST_USERS or a config file)', collect, [])
+    .option('--root <path>', 'REST root path (default /arcgis/rest)')
+    .option('--base-url <url>', 'public origin for serviceUrl (default http://<host>:<port>)')
+    .option('--concurrency <n>', 'ingests that run at once (default: one per four cores)')
+    .option('--hwaccel <path>', 'hardware path of ingests: auto, cpu, cuda, vaapi (default auto)')
+    .option('--token-minutes <n>', 'token lifetime when a request names none (default 60)')
+    .option('--public-outputs', 'serve published outputs without a token')
+    .option('--log', 'log requests to stderr')
+    .option('--config <file>', 'JSON config file (also FMV_INGEST_CONFIG)')
+    .action(async (opts: ServeCliOptions) => {
+      const flags: ConfigInput = {
+        port: opts.port,
+        host: opts.host,
+        dataDir: opts.data,
+        inputRoots: opts.inputRoot,
+        users: opts.user,
+        root: opts.root,
+        baseUrl: opts.baseUrl,
+        concurrency: opts.concurrency,
+        hwaccel: opts.hwaccel,
+        tokenMinutes: opts.tokenMinutes,
+        publicOutputs: opts.publicOutputs,
+        log: opts.log,
+      };
+      const config = loadServerConfig(flags, opts.config !== undefined ? { configFile: opts.config } : {});
+      const server = await startServer(config);
+      process.stderr.write(`fmv-ingest: listening on ${server.restUrl} (data ${config.dataDir})\n`);
+      let stopping = false;
+      const stop = (): void => {
+        if (stopping) process.exit(130);
+        stopping = true;
+        process.stderr.write('fmv-ingest: stopping (running ingests are cancelled)\n');
+        server.close().then(
+          () => process.exit(0),
+          () => process.exit(1),
+        );
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+}

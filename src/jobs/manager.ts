@@ -1,0 +1,376 @@
+/**
+ * JobManager: submits ingests, queues them, keeps their resources in a job store and publishes
+ * into storage. At open it marks the jobs a dead process left queued or running as FAILED and
+ * removes their temporary files. `ingest()` is the one-call form over a shared manager.
+ */
+import { randomUUID } from 'node:crypto';
+import { rm } from 'node:fs/promises';
+import { hostname, tmpdir, userInfo } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
+import { MediaError } from '../errors.js';
+import { checkEnum, checkInteger, checkKnownKeys, checkSignal, checkString, invalid, optionsObject } from '../validate.js';
+import { SERVICE_NAME_PATTERN, layerNameFromFile, newFileId, newJobId, serviceNameFromFile } from './ids.js';
+import { HWACCELS, IngestJob, RESOLUTIONS, interruptedResource, isTerminal, type HwAccel, type JobResource, type Resolution } from './job.js';
+import { nativePipeline, type PipelineRunner } from './pipeline-adapter.js';
+import { JobQueue, defaultConcurrency } from './queue.js';
+import { runJob } from './run.js';
+import { stepByKey } from './steps.js';
+import { LocalDirectoryStorage, type Storage } from './storage.js';
+import { MemoryJobStore, openJobStore, type JobStore, type ServiceRecord } from './store.js';
+
+export interface IngestOptions {
+  /** Storage root directory: outputs land in <outDir>/<serviceName>/<layerId>/. */
+  outDir?: string;
+  /** A storage backend instead of outDir. */
+  storage?: Storage;
+  /** Highest tier of the ladder (default 'fhd'); lower tiers are included. */
+  requestedResolutions?: Resolution;
+  /** Hardware path: 'auto' (default), 'cpu', 'cuda' or 'vaapi'. */
+  hwaccel?: HwAccel;
+  /** Cancels the job when aborted. */
+  signal?: AbortSignal;
+  /** Recorded as the job's username. */
+  username?: string;
+  /** Service to publish into (default: from the file name, Cheyenne.ts → Cheyenne_TS). */
+  serviceName?: string;
+  /** Layer name (default: the file name without its extension). */
+  layerName?: string;
+  /** Gives up after this many milliseconds (ERR_TIMEOUT). */
+  timeoutMs?: number;
+  /** Parent directory of the job's temporary work directory. */
+  tempDir?: string;
+  /** REST root URL the service is served under; serviceUrl is <restUrl>/services/<serviceName>/VideoServer. */
+  restUrl?: string;
+}
+
+export interface JobManagerOptions {
+  /** 'memory' (default), the path of a SQLite file, or a JobStore of your own. */
+  store?: JobStore | string;
+  /** Default storage root for jobs that name none. */
+  outDir?: string;
+  /** Default storage backend for jobs that name none. */
+  storage?: Storage;
+  /** Parent directory of the jobs' temporary work directories (default <os tmpdir>/fmv-ingest). */
+  tempDir?: string;
+  /** Ingests that run at once (default: one per four cores, at least one). */
+  concurrency?: number;
+  /** Default REST root URL for serviceUrl (default http://localhost/arcgis/rest). */
+  restUrl?: string;
+  /** Default username of jobs that name none. */
+  username?: string;
+  /** Default ladder tier (default 'fhd'). */
+  requestedResolutions?: Resolution;
+  /** Default hardware path (default 'auto'). */
+  hwaccel?: HwAccel;
+}
+
+const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl'] as const;
+const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'restUrl', 'username', 'requestedResolutions', 'hwaccel'] as const;
+
+export const DEFAULT_REST_URL = 'http://localhost/arcgis/rest';
+
+/** Instances alive in this process, so a second manager on the same store leaves their jobs alone. */
+const LIVE_INSTANCES = new Set<string>();
+
+function isStorage(v: unknown): v is Storage {
+  const s = v as Storage;
+  return typeof v === 'object' && v !== null && typeof s.publish === 'function' && typeof s.existingLayerIds === 'function' && typeof s.discard === 'function' && typeof s.open === 'function';
+}
+
+function checkRestUrl(v: unknown, path: string): string {
+  const s = checkString(v, path, { nonEmpty: true });
+  let url: URL;
+  try {
+    url = new URL(s);
+  } catch {
+    throw invalid('an http(s) URL', path, v);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('an http(s) URL', path, v);
+  return s.replace(/\/+$/, '');
+}
+
+function defaultUsername(): string {
+  try {
+    return userInfo().username || 'fmv-ingest';
+  } catch {
+    return 'fmv-ingest';
+  }
+}
+
+/** Whether the process that owns a queued/running job record is still alive. */
+function ownerAlive(owner: string | null): boolean {
+  if (!owner) return false;
+  const [host, pidText, instance] = owner.split(':');
+  // Another machine's process cannot be checked from here; leave its jobs alone.
+  if (host !== hostname()) return true;
+  const pid = Number(pidText);
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  if (pid === process.pid) return instance !== undefined && LIVE_INSTANCES.has(instance);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+interface ValidIngestOptions {
+  storage: Storage;
+  requestedResolutions: Resolution;
+  hwaccel: HwAccel;
+  signal?: AbortSignal;
+  username: string;
+  serviceName: string;
+  layerName: string;
+  timeoutMs?: number;
+  tempRoot: string;
+  restUrl: string;
+}
+
+export class JobManager {
+  readonly store: JobStore;
+  readonly queue: JobQueue;
+  private readonly ownsStore: boolean;
+  private readonly storage: Storage | undefined;
+  private readonly tempRoot: string;
+  private readonly restUrl: string;
+  private readonly defaults: { username: string; requestedResolutions: Resolution; hwaccel: HwAccel };
+  private readonly instance = randomUUID();
+  private readonly owner: string;
+  private readonly live = new Map<string, IngestJob>();
+  private readonly pipeline: PipelineRunner;
+  private closed = false;
+  private storeWarned = false;
+
+  /** Opens a manager and recovers the jobs a stopped process left behind. */
+  static async open(options?: JobManagerOptions): Promise<JobManager> {
+    const manager = new JobManager(options);
+    try {
+      await manager.recover();
+    } catch (err) {
+      await manager.close();
+      throw err;
+    }
+    return manager;
+  }
+
+  /** Prefer `JobManager.open()`, which also recovers interrupted jobs. */
+  constructor(options?: JobManagerOptions, pipeline: PipelineRunner = nativePipeline) {
+    const o = optionsObject(options, 'job manager options');
+    checkKnownKeys(o, MANAGER_OPTIONS, 'job manager options');
+    if (o.store !== undefined && typeof o.store !== 'string' && (typeof o.store !== 'object' || o.store === null)) {
+      throw invalid("'memory', a SQLite file path or a JobStore", 'store', o.store);
+    }
+    if (o.storage !== undefined && !isStorage(o.storage)) throw invalid('a Storage (publish, existingLayerIds, discard, open)', 'storage', o.storage);
+    if (o.storage !== undefined && o.outDir !== undefined) throw invalid('either storage or outDir, not both', 'outDir', o.outDir);
+    this.storage = o.storage !== undefined ? (o.storage as Storage) : o.outDir !== undefined ? new LocalDirectoryStorage(checkString(o.outDir, 'outDir', { nonEmpty: true })) : undefined;
+    this.tempRoot = resolve(o.tempDir !== undefined ? checkString(o.tempDir, 'tempDir', { nonEmpty: true }) : join(tmpdir(), 'fmv-ingest'));
+    this.restUrl = o.restUrl !== undefined ? checkRestUrl(o.restUrl, 'restUrl') : DEFAULT_REST_URL;
+    this.defaults = {
+      username: o.username !== undefined ? checkString(o.username, 'username', { nonEmpty: true }) : defaultUsername(),
+      requestedResolutions: o.requestedResolutions !== undefined ? checkEnum(o.requestedResolutions, 'requestedResolutions', RESOLUTIONS) : 'fhd',
+      hwaccel: o.hwaccel !== undefined ? checkEnum(o.hwaccel, 'hwaccel', HWACCELS) : 'auto',
+    };
+    this.queue = new JobQueue(o.concurrency !== undefined ? checkInteger(o.concurrency, 'concurrency', 1, 1024) : defaultConcurrency());
+    this.store = openJobStore(o.store as JobStore | string | undefined);
+    this.ownsStore = o.store === undefined || typeof o.store === 'string';
+    this.pipeline = pipeline;
+    this.owner = `${hostname()}:${process.pid}:${this.instance}`;
+    LIVE_INSTANCES.add(this.instance);
+  }
+
+  /** Marks jobs of stopped processes FAILED and removes their temporary and staging files. */
+  async recover(): Promise<JobResource[]> {
+    const recovered: JobResource[] = [];
+    for (const rec of this.store.activeJobs()) {
+      if (this.live.has(rec.jobId) || ownerAlive(rec.owner)) continue;
+      const resource = interruptedResource(rec.resource);
+      this.store.updateJob(rec.jobId, { status: resource.status, resource, owner: null });
+      if (rec.tempDir && isAbsolute(rec.tempDir)) await rm(rec.tempDir, { recursive: true, force: true });
+      const storage = rec.storageRoot ? new LocalDirectoryStorage(rec.storageRoot) : this.storage;
+      // Stopped at Saving To Storage: the commit may have happened without being recorded.
+      const codes = rec.resource.customAttributes.messageCodes;
+      const saving = codes.includes(stepByKey('videoFiles').code) && !codes.includes(stepByKey('storage').code);
+      await storage?.discard(
+        rec.jobId,
+        saving ? { jobId: rec.jobId, serviceName: rec.resource.results.serviceName, layerId: rec.resource.results.layerId } : undefined,
+      );
+      this.store.updateJob(rec.jobId, { tempDir: null });
+      recovered.push(resource);
+    }
+    return recovered;
+  }
+
+  private validate(input: unknown, options: unknown): { input: string; o: ValidIngestOptions } {
+    const source = checkString(input, 'input', { nonEmpty: true });
+    const o = optionsObject(options, 'ingest options');
+    checkKnownKeys(o, INGEST_OPTIONS, 'ingest options');
+    if (o.storage !== undefined && !isStorage(o.storage)) throw invalid('a Storage (publish, existingLayerIds, discard, open)', 'storage', o.storage);
+    if (o.storage !== undefined && o.outDir !== undefined) throw invalid('either storage or outDir, not both', 'outDir', o.outDir);
+    const storage =
+      o.storage !== undefined ? (o.storage as Storage) : o.outDir !== undefined ? new LocalDirectoryStorage(checkString(o.outDir, 'outDir', { nonEmpty: true })) : this.storage;
+    if (!storage) throw invalid('a directory to publish into (or a storage)', 'outDir', o.outDir);
+    const serviceName = o.serviceName !== undefined ? checkString(o.serviceName, 'serviceName', { nonEmpty: true }) : serviceNameFromFile(source);
+    if (!SERVICE_NAME_PATTERN.test(serviceName)) throw invalid('a service name of letters, digits and underscores (at most 120)', 'serviceName', serviceName);
+    const out: ValidIngestOptions = {
+      storage,
+      requestedResolutions: o.requestedResolutions !== undefined ? checkEnum(o.requestedResolutions, 'requestedResolutions', RESOLUTIONS) : this.defaults.requestedResolutions,
+      hwaccel: o.hwaccel !== undefined ? checkEnum(o.hwaccel, 'hwaccel', HWACCELS) : this.defaults.hwaccel,
+      username: o.username !== undefined ? checkString(o.username, 'username', { nonEmpty: true }) : this.defaults.username,
+      serviceName,
+      layerName: o.layerName !== undefined ? checkString(o.layerName, 'layerName', { nonEmpty: true }) : layerNameFromFile(source),
+      tempRoot: o.tempDir !== undefined ? resolve(checkString(o.tempDir, 'tempDir', { nonEmpty: true })) : this.tempRoot,
+      restUrl: o.restUrl !== undefined ? checkRestUrl(o.restUrl, 'restUrl') : this.restUrl,
+    };
+    if (o.signal !== undefined) out.signal = checkSignal(o.signal, 'signal');
+    if (o.timeoutMs !== undefined) out.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+    // Local paths become absolute (the job may run after the working directory changed); URLs stay as they are.
+    const isUrl = /^[A-Za-z][A-Za-z0-9+.-]+:/.test(source);
+    return { input: isUrl ? source : resolve(source), o: out };
+  }
+
+  /** Submits an ingest and returns its job at once (SUBMITTED until a queue slot is free). */
+  ingest(input: string, options?: IngestOptions): IngestJob {
+    if (this.closed) throw new MediaError('The job manager is closed', { code: 'ERR_CLOSED', step: 'job' });
+    const { input: path, o } = this.validate(input, options);
+    const existing = o.storage.existingLayerIds(o.serviceName);
+    const { service, layerId } = this.store.reserveLayer(o.serviceName, existing.length > 0 ? existing[existing.length - 1]! + 1 : 0);
+    const jobId = newJobId();
+    const job = new IngestJob(
+      {
+        jobId,
+        fileId: newFileId(),
+        serviceItemId: service.serviceItemId,
+        serviceName: o.serviceName,
+        serviceUrl: `${o.restUrl}/services/${o.serviceName}/VideoServer`,
+        layerId,
+        layerName: o.layerName,
+        requestedResolutions: o.requestedResolutions,
+        username: o.username,
+        source: input,
+      },
+      (resource) => this.persist(jobId, resource),
+    );
+    const now = Date.now();
+    this.store.insertJob({
+      jobId,
+      status: job.status,
+      resource: job.toJSON(),
+      input: path,
+      tempDir: null,
+      owner: this.owner,
+      storageRoot: o.storage instanceof LocalDirectoryStorage ? o.storage.root : null,
+      createdAt: now,
+      updatedAt: now,
+    });
+    this.live.set(jobId, job);
+
+    // Cancelled while still queued: it never starts.
+    job.signal.addEventListener(
+      'abort',
+      () => {
+        if (this.queue.remove(jobId)) job.fail('start', job.signal.reason as MediaError);
+      },
+      { once: true },
+    );
+    const external = o.signal;
+    const onExternalAbort = (): void => void job.cancel();
+    external?.addEventListener('abort', onExternalAbort, { once: true });
+    void job.done
+      .catch(() => undefined)
+      .finally(() => {
+        external?.removeEventListener('abort', onExternalAbort);
+        this.live.delete(jobId);
+      });
+
+    this.queue.add(jobId, () =>
+      runJob(job, {
+        input: path,
+        requestedResolutions: o.requestedResolutions,
+        hwaccel: o.hwaccel,
+        ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        storage: o.storage,
+        pipeline: this.pipeline,
+        tempRoot: o.tempRoot,
+        recordTempDir: (dir) => this.safeStore(() => this.store.updateJob(jobId, { tempDir: dir })),
+      }),
+    );
+    if (external?.aborted) job.cancel();
+    return job;
+  }
+
+  private persist(jobId: string, resource: JobResource): void {
+    this.safeStore(() =>
+      this.store.updateJob(jobId, { status: resource.status, resource, ...(isTerminal(resource.status) ? { owner: null } : {}) }),
+    );
+  }
+
+  /** A failing store must not take the ingest down with it; it is reported once. */
+  private safeStore(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      if (!this.storeWarned) {
+        this.storeWarned = true;
+        process.emitWarning(`fmv-ingest: the job store could not be updated: ${err instanceof Error ? err.message : String(err)}`, 'FmvIngestWarning');
+      }
+    }
+  }
+
+  /** A job of this manager that has not finished yet. */
+  job(jobId: string): IngestJob | undefined {
+    return this.live.get(jobId);
+  }
+
+  /** The resource of any job in the store (live jobs read fresh). */
+  getJob(jobId: string): JobResource | undefined {
+    const live = this.live.get(jobId);
+    if (live) return live.toJSON();
+    return this.store.getJob(jobId)?.resource;
+  }
+
+  /** Newest first. */
+  listJobs(options: { limit?: number; offset?: number } = {}): JobResource[] {
+    return this.store.listJobs(options).map((rec) => this.live.get(rec.jobId)?.toJSON() ?? rec.resource);
+  }
+
+  getService(serviceName: string): ServiceRecord | undefined {
+    return this.store.getService(serviceName);
+  }
+
+  listServices(): ServiceRecord[] {
+    return this.store.listServices();
+  }
+
+  /** The default storage, when one was configured. */
+  get defaultStorage(): Storage | undefined {
+    return this.storage;
+  }
+
+  /** Cancels the jobs still queued or running, waits for them to clean up, closes the store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const job of this.live.values()) job.cancel();
+    await Promise.all([...this.live.values()].map((j) => j.done.catch(() => undefined)));
+    await this.queue.onIdle();
+    LIVE_INSTANCES.delete(this.instance);
+    if (this.ownsStore) this.store.close();
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+}
+
+let shared: JobManager | undefined;
+
+/**
+ * Ingests one input and returns its job at once. Jobs share one queue and an in-memory store;
+ * use a JobManager for a persistent store or several storage defaults.
+ */
+export function ingest(input: string, options?: IngestOptions): IngestJob {
+  // A long-lived process calling ingest() keeps the latest finished jobs only.
+  shared ??= new JobManager({ store: new MemoryJobStore({ maxFinishedJobs: 1000 }) });
+  return shared.ingest(input, options);
+}

@@ -1,0 +1,99 @@
+/**
+ * Tokens: HMAC-SHA256-signed, expiring, bound to a configured user. The format is
+ * "<base64url payload>.<base64url signature>"; nothing is stored server-side, so a token stays
+ * valid across restarts as long as the signing key does (kept in the data directory).
+ */
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { chmodSync, mkdirSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ServerUser } from './config.js';
+
+export interface TokenClaims {
+  /** Username. */
+  u: string;
+  /** Expiry, milliseconds since 1970. */
+  exp: number;
+  /** Issued at, milliseconds since 1970. */
+  iat: number;
+  /** Random id, so two tokens issued in the same millisecond differ. */
+  jti: string;
+}
+
+export type TokenCheck = { ok: true; username: string; expires: number } | { ok: false; reason: 'missing' | 'malformed' | 'signature' | 'expired' | 'user' };
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+/** Reads the signing key from `path`, creating a random one (mode 0600) when there is none. */
+export function loadOrCreateSecret(path: string): Buffer {
+  try {
+    const hex = readFileSync(path, 'utf8').trim();
+    if (/^[0-9a-f]{64,}$/.test(hex)) return Buffer.from(hex, 'hex');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const key = randomBytes(32);
+  try {
+    // 'wx': when two processes start at once, one writes the key and the other reads it.
+    const fd = openSync(path, 'wx', 0o600);
+    writeSync(fd, key.toString('hex'));
+    closeSync(fd);
+    chmodSync(path, 0o600);
+    return key;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
+    throw err;
+  }
+}
+
+export class TokenService {
+  private readonly key: Buffer;
+  private readonly users: Map<string, Buffer>;
+
+  constructor(secret: Buffer | string, users: readonly ServerUser[]) {
+    this.key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+    this.users = new Map(users.map((u) => [u.username, sha256(u.password)]));
+  }
+
+  /** Constant-time password check (an unknown user costs the same as a wrong password). */
+  checkPassword(username: string, password: string): boolean {
+    const expected = this.users.get(username);
+    const given = sha256(password);
+    const ok = timingSafeEqual(expected ?? sha256(`\0${randomBytes(8).toString('hex')}`), given);
+    return ok && expected !== undefined;
+  }
+
+  issue(username: string, minutes: number, now = Date.now()): { token: string; expires: number } {
+    const claims: TokenClaims = { u: username, exp: now + minutes * 60_000, iat: now, jti: randomBytes(9).toString('base64url') };
+    const payload = Buffer.from(JSON.stringify(claims), 'utf8').toString('base64url');
+    return { token: `${payload}.${this.sign(payload)}`, expires: claims.exp };
+  }
+
+  verify(token: string | undefined | null, now = Date.now()): TokenCheck {
+    if (token === undefined || token === null || token === '') return { ok: false, reason: 'missing' };
+    if (token.length > 2048) return { ok: false, reason: 'malformed' };
+    const dot = token.indexOf('.');
+    if (dot <= 0 || dot !== token.lastIndexOf('.')) return { ok: false, reason: 'malformed' };
+    const payload = token.slice(0, dot);
+    const given = Buffer.from(token.slice(dot + 1), 'base64url');
+    const expected = Buffer.from(this.sign(payload), 'base64url');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'signature' };
+    let claims: TokenClaims;
+    try {
+      claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as TokenClaims;
+    } catch {
+      return { ok: false, reason: 'malformed' };
+    }
+    if (typeof claims.u !== 'string' || typeof claims.exp !== 'number') return { ok: false, reason: 'malformed' };
+    if (claims.exp <= now) return { ok: false, reason: 'expired' };
+    // A user removed from the configuration loses access at once.
+    if (!this.users.has(claims.u)) return { ok: false, reason: 'user' };
+    return { ok: true, username: claims.u, expires: claims.exp };
+  }
+
+  private sign(payload: string): string {
+    return createHmac('sha256', this.key).update(`fmv-ingest-token.${payload}`).digest('base64url');
+  }
+}

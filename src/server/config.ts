@@ -1,0 +1,233 @@
+/**
+ * Server configuration from a JSON file, the environment and command-line flags (flags win over
+ * the environment, the environment over the file). Every value is validated with a message that
+ * names the setting, where it came from and the value.
+ */
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { MediaError } from '../errors.js';
+import { HWACCELS, type HwAccel } from '../jobs/job.js';
+import { checkBoolean, checkEnum, checkInteger, checkKnownKeys, checkString, invalid, isPlainObject } from '../validate.js';
+
+export interface ServerUser {
+  username: string;
+  password: string;
+}
+
+export interface ServerConfig {
+  /** TCP port (0 picks a free one). Default 8080. */
+  port: number;
+  /** Address to listen on. Default 127.0.0.1. */
+  host: string;
+  /** Data directory: job store, published services, temporary files, token key. */
+  dataDir: string;
+  /** Directories inputs given over HTTP must lie in. */
+  inputRoots: string[];
+  users: ServerUser[];
+  /** REST root path. Default /arcgis/rest. */
+  root: string;
+  /** Public origin the server is reached at (for serviceUrl). Default http://<host>:<port>. */
+  baseUrl: string | null;
+  /** Ingests that run at once. Default: one per four cores, at least one. */
+  concurrency: number | null;
+  /** Key that signs tokens. Default: a random key kept in <dataDir>/token.key. */
+  tokenSecret: string | null;
+  /** Token lifetime in minutes when the request names none. Default 60. */
+  tokenMinutes: number;
+  /** Longest token lifetime a request may ask for, in minutes. Default 1440. */
+  maxTokenMinutes: number;
+  /** Serve published outputs without a token. Default false. */
+  publicOutputs: boolean;
+  /** Hardware path of HTTP-submitted ingests. Default 'auto'. */
+  hwaccel: HwAccel;
+  /** Log requests (fastify's logger) to stderr. Default false. */
+  log: boolean;
+}
+
+/** Settings as they arrive from one source, before validation. */
+export type ConfigInput = Partial<Record<ConfigKey, unknown>>;
+
+const KEYS = [
+  'port',
+  'host',
+  'dataDir',
+  'inputRoots',
+  'users',
+  'root',
+  'baseUrl',
+  'concurrency',
+  'tokenSecret',
+  'tokenMinutes',
+  'maxTokenMinutes',
+  'publicOutputs',
+  'hwaccel',
+  'log',
+] as const;
+type ConfigKey = (typeof KEYS)[number];
+
+/** Environment variables and the setting each one sets. Lists are separated by commas. */
+export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
+  FMV_INGEST_PORT: 'port',
+  FMV_INGEST_HOST: 'host',
+  FMV_INGEST_DATA: 'dataDir',
+  FMV_INGEST_INPUT_ROOTS: 'inputRoots',
+  FMV_INGEST_USERS: 'users',
+  FMV_INGEST_ROOT: 'root',
+  FMV_INGEST_BASE_URL: 'baseUrl',
+  FMV_INGEST_CONCURRENCY: 'concurrency',
+  FMV_INGEST_TOKEN_SECRET: 'tokenSecret',
+  FMV_INGEST_TOKEN_MINUTES: 'tokenMinutes',
+  FMV_INGEST_MAX_TOKEN_MINUTES: 'maxTokenMinutes',
+  FMV_INGEST_PUBLIC_OUTPUTS: 'publicOutputs',
+  FMV_INGEST_HWACCEL: 'hwaccel',
+  FMV_INGEST_LOG: 'log',
+};
+
+const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'tokenMinutes', 'maxTokenMinutes'];
+const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log'];
+const LISTS: readonly ConfigKey[] = ['inputRoots', 'users'];
+
+function configError(message: string): MediaError {
+  return new MediaError(message, { code: 'ERR_INVALID_OPTION', step: 'config' });
+}
+
+/** Reads a JSON config file. Its keys are the ServerConfig names ("dataDir", "inputRoots", ...). */
+export function readConfigFile(path: string): ConfigInput {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw configError(`Cannot read the config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw configError(`The config file ${path} is not valid JSON: ${(err as Error).message}`);
+  }
+  if (!isPlainObject(parsed)) throw configError(`The config file ${path} must hold a JSON object`);
+  checkKnownKeys(parsed, KEYS, `config file ${path}`);
+  return parsed as ConfigInput;
+}
+
+/** Settings from FMV_INGEST_* environment variables (strings; validated with the rest). */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ConfigInput {
+  const out: ConfigInput = {};
+  for (const [name, key] of Object.entries(ENVIRONMENT)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    out[key] = LISTS.includes(key) ? raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0) : raw;
+  }
+  return out;
+}
+
+function parseUser(v: unknown, path: string): ServerUser {
+  if (typeof v === 'string') {
+    const colon = v.indexOf(':');
+    if (colon <= 0 || colon === v.length - 1) throw invalid("'NAME:PASSWORD'", path, v.length > 0 ? `${v.slice(0, Math.max(0, colon))}:***` : v);
+    return { username: v.slice(0, colon), password: v.slice(colon + 1) };
+  }
+  if (isPlainObject(v)) {
+    checkKnownKeys(v, ['username', 'password'], path);
+    return { username: checkString(v.username, `${path}.username`, { nonEmpty: true }), password: checkString(v.password, `${path}.password`, { nonEmpty: true }) };
+  }
+  throw invalid("'NAME:PASSWORD' or {username, password}", path, v);
+}
+
+function toNumber(v: unknown): unknown {
+  return typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v;
+}
+
+function toBoolean(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  if (/^(1|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|false|no|off)$/i.test(v)) return false;
+  return v;
+}
+
+/**
+ * Merges sources (later ones win) and validates the result. `sources` pairs each input with a
+ * name for messages ("flag", "FMV_INGEST_*", the config file's path).
+ */
+export function resolveServerConfig(sources: Array<{ name: string; values: ConfigInput }>): ServerConfig {
+  const merged: ConfigInput = {};
+  const origin: Partial<Record<ConfigKey, string>> = {};
+  for (const { name, values } of sources) {
+    checkKnownKeys(values as Record<string, unknown>, KEYS, name);
+    for (const key of KEYS) {
+      const v = values[key];
+      if (v === undefined || (Array.isArray(v) && v.length === 0 && LISTS.includes(key))) continue;
+      merged[key] = v;
+      origin[key] = name;
+    }
+  }
+  const where = (key: ConfigKey): string => (origin[key] ? `${key} (from ${origin[key]})` : key);
+  for (const key of NUMERIC) if (merged[key] !== undefined) merged[key] = toNumber(merged[key]);
+  for (const key of BOOLEAN) if (merged[key] !== undefined) merged[key] = toBoolean(merged[key]);
+
+  if (merged.dataDir === undefined) throw configError('A data directory is required (--data DIR, FMV_INGEST_DATA or "dataDir" in the config file)');
+  const dataDir = resolve(checkString(merged.dataDir, where('dataDir'), { nonEmpty: true }));
+  const rootsRaw = merged.inputRoots === undefined ? [] : Array.isArray(merged.inputRoots) ? merged.inputRoots : [merged.inputRoots];
+  if (rootsRaw.length === 0) throw configError('At least one input root is required (--input-root DIR, FMV_INGEST_INPUT_ROOTS or "inputRoots")');
+  const inputRoots = rootsRaw.map((r, i) => resolve(checkString(r, `${where('inputRoots')}[${i}]`, { nonEmpty: true })));
+  const usersRaw = merged.users === undefined ? [] : Array.isArray(merged.users) ? merged.users : [merged.users];
+  if (usersRaw.length === 0) throw configError('At least one user is required (--user NAME:PASSWORD, FMV_INGEST_USERS or "users")');
+  const users = usersRaw.map((u, i) => parseUser(u, `${where('users')}[${i}]`));
+  const names = new Set<string>();
+  for (const u of users) {
+    if (names.has(u.username)) throw configError(`The user '${u.username}' is configured twice`);
+    names.add(u.username);
+  }
+  let root = merged.root === undefined ? '/arcgis/rest' : checkString(merged.root, where('root'), { nonEmpty: true });
+  root = `/${root.replace(/^\/+|\/+$/g, '')}`;
+  if (!/^(\/[A-Za-z0-9._~-]+)+$/.test(root) || root.split('/').some((s) => s === '.' || s === '..')) {
+    throw invalid("a path such as '/arcgis/rest'", where('root'), merged.root);
+  }
+  let baseUrl: string | null = null;
+  if (merged.baseUrl !== undefined) {
+    const s = checkString(merged.baseUrl, where('baseUrl'), { nonEmpty: true });
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      throw invalid('an http(s) origin such as https://video.example.com', where('baseUrl'), s);
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw invalid('an http(s) origin such as https://video.example.com', where('baseUrl'), s);
+    baseUrl = s.replace(/\/+$/, '');
+  }
+  const tokenMinutes = merged.tokenMinutes === undefined ? 60 : checkInteger(merged.tokenMinutes, where('tokenMinutes'), 1, 525_600);
+  const maxTokenMinutes = merged.maxTokenMinutes === undefined ? Math.max(1440, tokenMinutes) : checkInteger(merged.maxTokenMinutes, where('maxTokenMinutes'), 1, 525_600);
+  if (tokenMinutes > maxTokenMinutes) throw invalid(`at most maxTokenMinutes (${maxTokenMinutes})`, where('tokenMinutes'), tokenMinutes);
+  let tokenSecret: string | null = null;
+  if (merged.tokenSecret !== undefined) {
+    tokenSecret = checkString(merged.tokenSecret, where('tokenSecret'), { nonEmpty: true });
+    if (tokenSecret.length < 32) throw invalid('a secret of at least 32 characters', where('tokenSecret'), '***');
+  }
+  return {
+    port: merged.port === undefined ? 8080 : checkInteger(merged.port, where('port'), 0, 65535),
+    host: merged.host === undefined ? '127.0.0.1' : checkString(merged.host, where('host'), { nonEmpty: true }),
+    dataDir,
+    inputRoots,
+    users,
+    root,
+    baseUrl,
+    concurrency: merged.concurrency === undefined ? null : checkInteger(merged.concurrency, where('concurrency'), 1, 1024),
+    tokenSecret,
+    tokenMinutes,
+    maxTokenMinutes,
+    publicOutputs: merged.publicOutputs === undefined ? false : checkBoolean(merged.publicOutputs, where('publicOutputs')),
+    hwaccel: merged.hwaccel === undefined ? 'auto' : checkEnum(merged.hwaccel, where('hwaccel'), HWACCELS),
+    log: merged.log === undefined ? false : checkBoolean(merged.log, where('log')),
+  };
+}
+
+/** The usual order: config file (named by `configFile` or FMV_INGEST_CONFIG), environment, flags. */
+export function loadServerConfig(flags: ConfigInput, options: { configFile?: string; env?: NodeJS.ProcessEnv } = {}): ServerConfig {
+  const env = options.env ?? process.env;
+  const sources: Array<{ name: string; values: ConfigInput }> = [];
+  const file = options.configFile ?? env.FMV_INGEST_CONFIG;
+  if (file) sources.push({ name: `config file ${file}`, values: readConfigFile(file) });
+  sources.push({ name: 'environment', values: configFromEnv(env) });
+  sources.push({ name: 'flags', values: flags });
+  return resolveServerConfig(sources);
+}
