@@ -47,14 +47,15 @@ export interface KlvExtractOptions {
 }
 
 /** A native batch: the units back to back in data, and 7 numbers per unit in meta. */
-interface NativeBatch {
+export interface NativeKlvBatch {
   data: Buffer;
   meta: Float64Array;
 }
 
 const CARRIAGE = ['unknown', 'async', 'sync'] as const;
 
-function unpackBatch(batch: NativeBatch): RawKlvUnit[] {
+/** Turns a native KLV batch into unit objects (their data are views into the batch buffer). */
+export function unpackKlvBatch(batch: NativeKlvBatch): RawKlvUnit[] {
   const { data, meta } = batch;
   const units: RawKlvUnit[] = new Array(meta.length / 7);
   let offset = 0;
@@ -126,7 +127,7 @@ export class KlvUnitStream implements AsyncIterable<RawKlvUnit[]> {
     signal?.addEventListener('abort', onAbort, { once: true });
     this.handle = addon.extractKlv(url, native, (event, payload) => {
       if (event === 'klv') {
-        this.push(unpackBatch(payload as NativeBatch));
+        this.push(unpackKlvBatch(payload as NativeKlvBatch));
         return;
       }
       signal?.removeEventListener('abort', onAbort);

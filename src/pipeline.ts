@@ -12,7 +12,7 @@
  * ```
  */
 import { MediaError, withCallerStack } from './errors.js';
-import type { RawKlvUnit } from './klv-extract.js';
+import { unpackKlvBatch, type NativeKlvBatch, type RawKlvUnit } from './klv-extract.js';
 import { loadAddon } from './native.js';
 import { validatePipelineOptions, type HwAccel, type PipelineOptions } from './pipeline-options.js';
 import type { ProbeResult } from './probe.js';
@@ -183,7 +183,7 @@ export interface PipelineRun {
 type NativeEvent =
   | ({ type: 'plan' } & PipelinePlan)
   | ({ type: 'progress' } & PipelineProgress)
-  | { type: 'klv'; units: RawKlvUnit[] }
+  | { type: 'klv'; units: NativeKlvBatch }
   | ({ type: 'warning' } & PipelineWarning)
   | { type: 'step'; step: PipelineStep }
   | { type: 'done'; result: PipelineResult }
@@ -256,7 +256,7 @@ export function startPipeline(input: string, options: PipelineOptions, handlers?
         break;
       }
       case 'klv':
-        call(h.onKlv, event.units, cancel);
+        if (h.onKlv) call(h.onKlv, unpackKlvBatch(event.units), cancel);
         break;
       case 'warning':
         call(h.onWarning, { code: event.code, message: event.message }, cancel);

@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "binding/addon_state.h"
+#include "binding/convert.h"
 #include "binding/probe_binding.h"
 #include "binding/promise_worker.h"
 #include "binding/registry.h"
@@ -43,7 +44,6 @@ fmv::Tier tierOf(const std::string& s) {
 
 // ---- core structs → JS ----
 
-Napi::Value orNull(Napi::Env env, double v, bool known) { return known ? Napi::Number::New(env, v) : env.Null(); }
 
 Napi::Object renditionToJs(Napi::Env env, const fmv::RenditionResult& r) {
   Napi::Object o = Napi::Object::New(env);
@@ -127,66 +127,8 @@ Napi::Object progressToJs(Napi::Env env, const fmv::IngestProgress& p) {
   return o;
 }
 
-Napi::Array klvBatchToJs(Napi::Env env, const std::vector<fmv::KlvUnit>& units) {
-  Napi::Array a = Napi::Array::New(env, units.size());
-  for (size_t i = 0; i < units.size(); ++i) {
-    const fmv::KlvUnit& u = units[i];
-    Napi::Object o = Napi::Object::New(env);
-    o.Set("stream", u.stream);
-    o.Set("pid", u.pid >= 0 ? Napi::Value(Napi::Number::New(env, u.pid)) : env.Null());
-    o.Set("carriage", u.pid < 0 ? "unknown" : (u.sync ? "sync" : "async"));
-    o.Set("pts", orNull(env, u.pts, u.hasPts));
-    o.Set("ptsInferred", u.ptsInferred);
-    o.Set("byteOffset", orNull(env, static_cast<double>(u.byteOffset), u.byteOffset >= 0));
-    o.Set("data", Napi::Buffer<uint8_t>::Copy(env, u.data.data(), u.data.size()));
-    a.Set(i, o);
-  }
-  return a;
-}
 
-Napi::Value stringOrNull(Napi::Env env, const std::string& s) { return s.empty() ? env.Null() : Napi::Value(Napi::String::New(env, s)); }
 
-Napi::Value previewsToJs(Napi::Env env, const fmv::PreviewResult& r) {
-  Napi::Object o = Napi::Object::New(env);
-  if (r.posterPath.empty()) {
-    o.Set("poster", env.Null());
-  } else {
-    Napi::Object poster = Napi::Object::New(env);
-    poster.Set("path", r.posterPath);
-    poster.Set("width", r.posterWidth);
-    poster.Set("height", r.posterHeight);
-    poster.Set("bytes", static_cast<double>(r.posterBytes));
-    poster.Set("time", r.posterTime);
-    poster.Set("interesting", r.posterInteresting);
-    o.Set("poster", poster);
-  }
-  Napi::Object thumbs = Napi::Object::New(env);
-  thumbs.Set("count", r.thumbnails);
-  thumbs.Set("width", r.thumbnailWidth);
-  thumbs.Set("height", r.thumbnailHeight);
-  thumbs.Set("directory", stringOrNull(env, r.thumbnailDir));
-  o.Set("thumbnails", thumbs);
-  Napi::Array sprites = Napi::Array::New(env, r.sprites.size());
-  for (size_t i = 0; i < r.sprites.size(); ++i) {
-    const fmv::SpriteSheet& s = r.sprites[i];
-    Napi::Object sheet = Napi::Object::New(env);
-    sheet.Set("path", s.path);
-    sheet.Set("tiles", s.tiles);
-    sheet.Set("firstTile", s.firstTile);
-    sheet.Set("columns", s.columns);
-    sheet.Set("rows", s.rows);
-    sheet.Set("width", s.width);
-    sheet.Set("height", s.height);
-    sprites.Set(i, sheet);
-  }
-  o.Set("sprites", sprites);
-  o.Set("vtt", stringOrNull(env, r.vttPath));
-  o.Set("skippedDarkFrames", static_cast<double>(r.skippedDarkFrames));
-  o.Set("startTime", r.startTime);
-  o.Set("duration", r.duration);
-  o.Set("frames", static_cast<double>(r.frames));
-  return o;
-}
 
 Napi::Object planToJs(Napi::Env env, const fmv::IngestPlanInfo& p) {
   Napi::Object o = Napi::Object::New(env);

@@ -1,10 +1,10 @@
 // extractKlv(url, options, onEvent) → { cancel(), ack() }
 // Runs the KLV scan on its own thread; units reach JS in batches ('klv' events, acknowledged with
 // ack() for flow control), then one 'done' (stats) or 'error' (MediaError) event.
-#include <cmath>
 #include <memory>
 
 #include "binding/addon_state.h"
+#include "binding/convert.h"
 #include "binding/probe_binding.h"
 #include "binding/registry.h"
 #include "binding/thread_job.h"
@@ -14,35 +14,6 @@ namespace fmv::binding {
 namespace {
 
 constexpr size_t kBatchesInFlight = 4;
-
-// One Buffer with the units back to back and one Float64Array of per-unit fields: two JS objects
-// per batch instead of several per unit (the JS side builds its unit objects far faster).
-constexpr int kMetaFields = 7;  // stream, pid, sync, pts (NaN when none), ptsInferred, byteOffset, length
-
-Napi::Object unitsToJs(Napi::Env env, const std::vector<fmv::KlvUnit>& units) {
-  size_t total = 0;
-  for (const auto& u : units) total += u.data.size();
-  Napi::Buffer<uint8_t> data = Napi::Buffer<uint8_t>::New(env, total);
-  Napi::Float64Array meta = Napi::Float64Array::New(env, units.size() * kMetaFields);
-  double* m = meta.Data();
-  uint8_t* d = data.Data();
-  for (const auto& u : units) {
-    m[0] = u.stream;
-    m[1] = u.pid;
-    m[2] = u.pid < 0 ? -1 : (u.sync ? 1 : 0);
-    m[3] = u.hasPts ? u.pts : std::nan("");
-    m[4] = u.ptsInferred ? 1 : 0;
-    m[5] = static_cast<double>(u.byteOffset);
-    m[6] = static_cast<double>(u.data.size());
-    m += kMetaFields;
-    std::copy(u.data.begin(), u.data.end(), d);
-    d += u.data.size();
-  }
-  Napi::Object batch = Napi::Object::New(env);
-  batch.Set("data", data);
-  batch.Set("meta", meta);
-  return batch;
-}
 
 Napi::Object statsToJs(Napi::Env env, const fmv::KlvScanStats& s) {
   Napi::Object o = Napi::Object::New(env);
@@ -73,7 +44,7 @@ Napi::Value ExtractKlv(const Napi::CallbackInfo& info) {
     try {
       fmv::KlvScanStats stats = fmv::scanKlv(url, options, self.cancelToken(), [&self](std::vector<fmv::KlvUnit>&& batch) {
         auto shared = std::make_shared<std::vector<fmv::KlvUnit>>(std::move(batch));
-        if (!self.deliver([shared](Napi::Env env, Napi::Function onEvent) { onEvent.Call({Napi::String::New(env, "klv"), unitsToJs(env, *shared)}); }, true)) {
+        if (!self.deliver([shared](Napi::Env env, Napi::Function onEvent) { onEvent.Call({Napi::String::New(env, "klv"), klvBatchToJs(env, *shared)}); }, true)) {
           self.cancelToken().throwIfStopped("klv");
         }
       });

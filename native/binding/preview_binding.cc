@@ -1,6 +1,7 @@
 // previews(url, options) → { promise: Promise<PreviewJobResult>, cancel(): void }
 #include <memory>
 
+#include "binding/convert.h"
 #include "binding/probe_binding.h"
 #include "binding/promise_worker.h"
 #include "binding/registry.h"
@@ -9,48 +10,8 @@
 namespace fmv::binding {
 namespace {
 
-Napi::Value stringOrNull(Napi::Env env, const std::string& s) { return s.empty() ? env.Null() : Napi::Value(Napi::String::New(env, s)); }
-
 Napi::Value previewResultToJs(Napi::Env env, const fmv::PreviewJobResult& job) {
-  const fmv::PreviewResult& r = job.previews;
-  Napi::Object o = Napi::Object::New(env);
-  if (r.posterPath.empty()) {
-    o.Set("poster", env.Null());
-  } else {
-    Napi::Object poster = Napi::Object::New(env);
-    poster.Set("path", r.posterPath);
-    poster.Set("width", r.posterWidth);
-    poster.Set("height", r.posterHeight);
-    poster.Set("bytes", static_cast<double>(r.posterBytes));
-    poster.Set("time", r.posterTime);
-    poster.Set("interesting", r.posterInteresting);
-    o.Set("poster", poster);
-  }
-  Napi::Object thumbs = Napi::Object::New(env);
-  thumbs.Set("count", r.thumbnails);
-  thumbs.Set("width", r.thumbnailWidth);
-  thumbs.Set("height", r.thumbnailHeight);
-  thumbs.Set("directory", stringOrNull(env, r.thumbnailDir));
-  o.Set("thumbnails", thumbs);
-  Napi::Array sprites = Napi::Array::New(env, r.sprites.size());
-  for (size_t i = 0; i < r.sprites.size(); ++i) {
-    const fmv::SpriteSheet& s = r.sprites[i];
-    Napi::Object sheet = Napi::Object::New(env);
-    sheet.Set("path", s.path);
-    sheet.Set("tiles", s.tiles);
-    sheet.Set("firstTile", s.firstTile);
-    sheet.Set("columns", s.columns);
-    sheet.Set("rows", s.rows);
-    sheet.Set("width", s.width);
-    sheet.Set("height", s.height);
-    sprites.Set(i, sheet);
-  }
-  o.Set("sprites", sprites);
-  o.Set("vtt", stringOrNull(env, r.vttPath));
-  o.Set("skippedDarkFrames", static_cast<double>(r.skippedDarkFrames));
-  o.Set("startTime", r.startTime);
-  o.Set("duration", r.duration);
-  o.Set("frames", static_cast<double>(r.frames));
+  Napi::Object o = previewsToJs(env, job.previews);
   o.Set("framesDecoded", static_cast<double>(job.framesDecoded));
   o.Set("decodeErrors", static_cast<double>(job.decodeErrors));
   o.Set("damagedFrames", static_cast<double>(job.damagedFrames));

@@ -3,6 +3,7 @@
 
 #include <memory>
 
+#include "binding/convert.h"
 #include "binding/promise_worker.h"
 #include "binding/registry.h"
 #include "core/probe.h"
@@ -16,8 +17,6 @@ Napi::Value rational(Napi::Env env, const fmv::Rational& r) {
   o.Set("den", r.den);
   return o;
 }
-
-Napi::Value orNull(Napi::Env env, double v, bool known) { return known ? Napi::Number::New(env, v) : env.Null(); }
 
 Napi::Object videoToJs(Napi::Env env, const fmv::VideoStreamInfo& v) {
   Napi::Object o = Napi::Object::New(env);

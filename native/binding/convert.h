@@ -1,0 +1,25 @@
+// Conversions of core results into JS values that more than one binding returns.
+#pragma once
+
+#include <napi.h>
+
+#include <string>
+#include <vector>
+
+#include "core/klv_framing.h"
+#include "core/preview_sink.h"
+
+namespace fmv::binding {
+
+Napi::Value orNull(Napi::Env env, double value, bool known);
+Napi::Value stringOrNull(Napi::Env env, const std::string& s);
+
+// A batch of KLV units as { data: Buffer (units back to back), meta: Float64Array (7 numbers per
+// unit: stream, pid, carriage, pts or NaN, ptsInferred, byteOffset, length) }: two JS objects per
+// batch instead of several per unit; src/klv-extract.ts unpacks it.
+Napi::Object klvBatchToJs(Napi::Env env, const std::vector<fmv::KlvUnit>& units);
+
+// Poster, thumbnails and sprite sheets, as src/previews.ts describes them.
+Napi::Object previewsToJs(Napi::Env env, const fmv::PreviewResult& r);
+
+}  // namespace fmv::binding
