@@ -8,6 +8,7 @@ import { registerProbeCommand } from './cli/probe-command.js';
 import { registerKlvCommand } from './cli/klv-command.js';
 import { registerIngestCommand } from './cli/ingest-command.js';
 import { registerServeCommand } from './cli/serve-command.js';
+import { registerBenchCommand } from './cli/bench-command.js';
 import { reportAndExit } from './cli/output.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -22,6 +23,7 @@ registerProbeCommand(program);
 registerKlvCommand(program);
 registerIngestCommand(program);
 registerServeCommand(program);
+registerBenchCommand(program);
 
 // A closed pipe (`fmv-ingest klv x.ts | head`) is the reader's choice, not an error.
 process.stdout.on('error', (err: NodeJS.ErrnoException) => {
