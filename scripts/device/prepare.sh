@@ -22,9 +22,9 @@ rm -rf "$work/cmake" && mkdir -p "$work/cmake"
 cp "$work/cmake/fmv-core" "$work/prefix/bin/ffprobe" "$(ldconfig -p | awk '/libx264.so.164 /{print $NF; exit}')" .device/
 cp scripts/device/check.sh .device/
 node --input-type=module -e "
-import { synthesizeClip } from '$root/dist/index.js';
+import { synthesizeFlightClip } from '$root/dist/index.js';
 const clips = [['fhd-10s', 1920, 1080, 10, false], ['uhd-4s', 3840, 2160, 4, false], ['fhdi-3s', 1920, 1080, 3, true]];
 for (const [name, width, height, seconds, interlaced] of clips) {
-  await synthesizeClip('.device/' + name + '.ts', { width, height, fps: 30, durationSeconds: seconds, interlaced, preset: 'ultrafast', videoBitRate: height > 1080 ? 25e6 : 8e6 });
+  await synthesizeFlightClip('.device/' + name + '.ts', { width, height, fps: 30, durationSeconds: seconds, interlaced, preset: 'ultrafast', videoBitRate: height > 1080 ? 25e6 : 8e6 });
 }"
 ls -la .device
