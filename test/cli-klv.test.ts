@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { extractKlv } from '../src/klv-extract.js';
@@ -43,6 +43,18 @@ describe('fmv-ingest klv', () => {
     expect(geo.features.some((f) => f.geometry.type === 'LineString')).toBe(true);
     expect(geo.features.filter((f) => f.geometry.type === 'Polygon').length).toBe(30);
     expect(readdirSync(dir).filter((f) => f.includes('.partial'))).toEqual([]);
+  });
+
+  it('--out onto a device or FIFO writes in place instead of renaming over it', () => {
+    run('klv', kwiver('h264_klv.ts'), '--out', '/dev/null');
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
+    const dir = scratch('cli-klv');
+    const fifo = join(dir, 'out.fifo');
+    rmSync(fifo, { force: true });
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawnSync('sh', ['-c', `cat "${fifo}" | wc -l & ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} klv ${JSON.stringify(kwiver('h264_klv.ts'))} --out "${fifo}"; wait`], { encoding: 'utf8' });
+    expect(reader.stdout.trim()).toBe('30');
+    expect(statSync(fifo).isFIFO()).toBe(true);
   });
 
   it('a bad checksum is reported in lenient mode and fails in strict mode', () => {

@@ -219,6 +219,11 @@ SynthResult writeClip(const SynthOptions& o, const std::string& tmpPath, CancelT
 }  // namespace
 
 SynthResult synthesizeClip(const SynthOptions& o, CancelToken& cancel) {
+  // An existing target that is not a regular file (a device, a FIFO) is written in place:
+  // renaming over it would replace it.
+  struct stat existing {};
+  if (::stat(o.path.c_str(), &existing) == 0 && !S_ISREG(existing.st_mode)) return writeClip(o, o.path, cancel);
+
   // Written beside the target and renamed at the end, so a failed run leaves nothing behind.
   const std::string tmpPath = o.path + ".partial";
   SynthResult result;

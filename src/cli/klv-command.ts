@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { createWriteStream, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, existsSync, renameSync, rmSync, statSync, type WriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { CsvWriter, GeoJsonBuilder, toNdjsonLine } from '../klv/index.js';
 import { KlvUnitStream, decodeRawUnit } from '../klv-extract.js';
@@ -9,35 +9,82 @@ type Format = 'ndjson' | 'csv' | 'geojson';
 const FORMATS: readonly Format[] = ['ndjson', 'csv', 'geojson'];
 
 interface Sink {
-  write(text: string): Promise<void>;
+  write(data: string | Buffer): Promise<void>;
   commit(): Promise<void>;
   abort(): void;
 }
 
-/** stdout, or a file written beside its final name and renamed into place when complete. */
+/**
+ * stdout, or a regular file written beside its final name and renamed into place when complete.
+ * An existing target that is not a regular file (/dev/null, a FIFO) is written in place: renaming
+ * over it would replace the device.
+ */
 function openSink(out: string | undefined): Sink {
-  const target = out ?? '-';
-  const temp = target === '-' ? undefined : `${target}.partial-${process.pid}`;
-  const stream: WriteStream | NodeJS.WriteStream = temp ? createWriteStream(temp) : process.stdout;
+  let target: string | undefined = out;
+  if (target === '-') target = undefined;
+  const inPlace = target !== undefined && existsSync(target) && !statSync(target).isFile();
+  const temp = target !== undefined && !inPlace ? `${target}.partial-${process.pid}` : undefined;
+  const stream: WriteStream | NodeJS.WriteStream = target === undefined ? process.stdout : createWriteStream(temp ?? target);
   return {
-    async write(text) {
-      if (!stream.write(text)) await once(stream, 'drain');
+    async write(data) {
+      if (!stream.write(data)) await once(stream, 'drain');
     },
     async commit() {
-      if (!temp) return;
+      if (target === undefined) return;
       await new Promise<void>((res, rej) => (stream as WriteStream).end((err?: Error | null) => (err ? rej(err) : res())));
-      renameSync(temp, target);
+      if (temp) renameSync(temp, target);
     },
     abort() {
-      if (!temp) return;
+      if (target === undefined) return;
       (stream as WriteStream).destroy();
-      rmSync(temp, { force: true });
+      if (temp) rmSync(temp, { force: true });
     },
   };
 }
 
+const CHUNK = 4 << 20;
+
+/**
+ * Gathers lines UTF-8 encoded into large buffers: encoding each line straight into place beats
+ * building one long string per batch and encoding it again on write.
+ */
+class LineChunker {
+  private buf = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
+  private readonly full: Array<Buffer | string> = [];
+
+  constructor(private readonly sink: Sink) {}
+
+  /** Adds a line; synchronous, so a hot loop pays no promise per line (flush() writes). */
+  line(text: string): void {
+    const worst = text.length * 3 + 1;
+    if (this.used + worst > this.buf.length) this.seal();
+    if (worst > this.buf.length) {
+      this.full.push(`${text}\n`);
+      return;
+    }
+    this.used += this.buf.write(text, this.used);
+    this.buf[this.used++] = 0x0a;
+  }
+
+  private seal(): void {
+    if (this.used === 0) return;
+    // The stream keeps the buffer until written: hand it over and start a new one.
+    this.full.push(this.buf.subarray(0, this.used));
+    this.buf = Buffer.allocUnsafe(CHUNK);
+    this.used = 0;
+  }
+
+  /** Writes the sealed chunks; with all, the partly filled one too. */
+  async flush(all = false): Promise<void> {
+    if (all) this.seal();
+    for (const chunk of this.full.splice(0)) await this.sink.write(chunk);
+  }
+}
+
 export async function writeKlv(input: string, format: Format, out: string | undefined, strict: boolean): Promise<number> {
   const sink = openSink(out);
+  const lines = new LineChunker(sink);
   const stream = new KlvUnitStream(input);
   const csv = format === 'csv' ? new CsvWriter() : undefined;
   const geo = format === 'geojson' ? new GeoJsonBuilder() : undefined;
@@ -45,17 +92,17 @@ export async function writeKlv(input: string, format: Format, out: string | unde
   try {
     if (csv) await sink.write(csv.header());
     for await (const batch of stream) {
-      let text = '';
       for (const unit of batch) {
         const packet = decodeRawUnit(unit, strict);
-        if (format === 'ndjson') text += toNdjsonLine(packet) + '\n';
-        else if (csv) text += csv.row(packet);
+        if (format === 'ndjson') lines.line(toNdjsonLine(packet));
+        else if (csv) lines.line(csv.row(packet).slice(0, -1));
         else geo!.add(packet);
       }
       count += batch.length;
-      if (text) await sink.write(text);
+      await lines.flush();
     }
     await stream.stats;
+    await lines.flush(true);
     if (geo) await sink.write(`${JSON.stringify(geo.toFeatureCollection())}\n`);
     await sink.commit();
   } catch (err) {

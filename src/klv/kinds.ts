@@ -201,8 +201,31 @@ function checkFixed(len: number, fixed: number | undefined, what: string): void 
 }
 
 /** ISO-8601 UTC text of microseconds since 1970 (milliseconds unless sub-millisecond digits are present). */
+// Consecutive timestamps share their second: keep its "YYYY-MM-DDTHH:MM:SS" text.
+let isoSecond = NaN;
+let isoPrefix = '';
+
 export function isoFromMicros(us: number): string | undefined {
   if (!Number.isFinite(us)) return undefined;
+  const second = Math.floor(us / 1e6);
+  if (second !== isoSecond) {
+    const d = new Date(second * 1000);
+    if (Number.isNaN(d.getTime())) return undefined;
+    const iso = d.toISOString();
+    // Years outside 0000-9999 print as +YYYYYY: not cacheable by a fixed-width prefix.
+    if (iso.length !== 24) return isoSlow(us);
+    isoSecond = second;
+    isoPrefix = iso.slice(0, 19);
+  }
+  const sub = us - second * 1e6;
+  const ms = Math.floor(sub / 1000);
+  const micro = Math.round(sub - ms * 1000);
+  const msText = ms < 10 ? '00' + ms : ms < 100 ? '0' + ms : String(ms);
+  if (micro === 0) return `${isoPrefix}.${msText}Z`;
+  return `${isoPrefix}.${msText}${micro < 10 ? '00' + micro : micro < 100 ? '0' + micro : micro}Z`;
+}
+
+function isoSlow(us: number): string | undefined {
   const ms = Math.floor(us / 1000);
   const d = new Date(ms);
   if (Number.isNaN(d.getTime())) return undefined;
