@@ -1,5 +1,7 @@
 #include "binding/convert.h"
 
+#include "binding/addon_state.h"
+
 #include <algorithm>
 #include <cmath>
 
@@ -76,6 +78,26 @@ Napi::Object previewsToJs(Napi::Env env, const fmv::PreviewResult& r) {
   o.Set("duration", r.duration);
   o.Set("frames", static_cast<double>(r.frames));
   return o;
+}
+
+void readPreviewOptions(const Napi::Object& o, fmv::PreviewOptions& s) {
+  s.poster = optBool(o, "poster", s.poster);
+  s.posterName = optString(o, "posterName", s.posterName);
+  s.posterMaxWidth = static_cast<int>(optInt(o, "posterMaxWidth", s.posterMaxWidth));
+  s.posterTime = optNumber(o, "posterTime", s.posterTime);
+  s.posterSearchSeconds = optNumber(o, "posterSearchSeconds", s.posterSearchSeconds);
+  s.thumbnails = optBool(o, "thumbnails", s.thumbnails);
+  s.thumbnailInterval = optNumber(o, "thumbnailInterval", s.thumbnailInterval);
+  s.thumbnailWidth = static_cast<int>(optInt(o, "thumbnailWidth", s.thumbnailWidth));
+  s.spriteColumns = static_cast<int>(optInt(o, "spriteColumns", s.spriteColumns));
+  s.spriteMaxTiles = static_cast<int>(optInt(o, "spriteMaxTiles", s.spriteMaxTiles));
+  s.writeThumbnails = optBool(o, "writeThumbnails", s.writeThumbnails);
+  s.quality = static_cast<int>(optInt(o, "quality", s.quality));
+  Napi::Value dar = o.Get("displayAspectRatio");
+  if (dar.IsObject()) {
+    const Napi::Object r = dar.As<Napi::Object>();
+    s.displayAspectRatio = AVRational{static_cast<int>(optInt(r, "num", 0)), static_cast<int>(optInt(r, "den", 1))};
+  }
 }
 
 }  // namespace fmv::binding

@@ -1,4 +1,4 @@
-// Conversions of core results into JS values that more than one binding returns.
+// Conversions between JS values and core structs that more than one binding uses.
 #pragma once
 
 #include <napi.h>
@@ -18,6 +18,9 @@ Napi::Value stringOrNull(Napi::Env env, const std::string& s);
 // unit: stream, pid, carriage, pts or NaN, ptsInferred, byteOffset, length) }: two JS objects per
 // batch instead of several per unit; src/klv-extract.ts unpacks it.
 Napi::Object klvBatchToJs(Napi::Env env, const std::vector<fmv::KlvUnit>& units);
+
+// Reads the poster and thumbnail settings (as src/previews.ts validates them) over the defaults in s.
+void readPreviewOptions(const Napi::Object& o, fmv::PreviewOptions& s);
 
 // Poster, thumbnails and sprite sheets, as src/previews.ts describes them.
 Napi::Object previewsToJs(Napi::Env env, const fmv::PreviewResult& r);

@@ -417,25 +417,7 @@ fmv::IngestJob readIngestJob(const std::string& input, const Napi::Object& o) {
   job.previews = optBool(o, "previews", true);
   Napi::Value previewOptions = o.Get("previewOptions");
   if (job.previews && previewOptions.IsObject()) {
-    Napi::Object p = previewOptions.As<Napi::Object>();
-    fmv::PreviewOptions& s = job.previewOptions;
-    s.poster = optBool(p, "poster", s.poster);
-    s.posterName = optString(p, "posterName", s.posterName);
-    s.posterMaxWidth = static_cast<int>(optInt(p, "posterMaxWidth", s.posterMaxWidth));
-    s.posterTime = optNumber(p, "posterTime", s.posterTime);
-    s.posterSearchSeconds = optNumber(p, "posterSearchSeconds", s.posterSearchSeconds);
-    s.thumbnails = optBool(p, "thumbnails", s.thumbnails);
-    s.thumbnailInterval = optNumber(p, "thumbnailInterval", s.thumbnailInterval);
-    s.thumbnailWidth = static_cast<int>(optInt(p, "thumbnailWidth", s.thumbnailWidth));
-    s.spriteColumns = static_cast<int>(optInt(p, "spriteColumns", s.spriteColumns));
-    s.spriteMaxTiles = static_cast<int>(optInt(p, "spriteMaxTiles", s.spriteMaxTiles));
-    s.writeThumbnails = optBool(p, "writeThumbnails", s.writeThumbnails);
-    s.quality = static_cast<int>(optInt(p, "quality", s.quality));
-    Napi::Value dar = p.Get("displayAspectRatio");
-    if (dar.IsObject()) {
-      s.displayAspectRatio.num = static_cast<int>(optInt(dar.As<Napi::Object>(), "num", 0));
-      s.displayAspectRatio.den = static_cast<int>(optInt(dar.As<Napi::Object>(), "den", 1));
-    }
+    readPreviewOptions(previewOptions.As<Napi::Object>(), job.previewOptions);
   }
   return job;
 }

@@ -25,25 +25,8 @@ fmv::PreviewJobOptions readPreviewJobOptions(const Napi::Object& o) {
   fmv::PreviewJobOptions job;
   job.input = readInputOptions(o);
   job.durationLimit = optNumber(o, "durationLimit", -1);
-  fmv::PreviewOptions& p = job.previews;
-  p.outDir = optString(o, "outDir");
-  p.poster = optBool(o, "poster", p.poster);
-  p.posterName = optString(o, "posterName", p.posterName);
-  p.posterMaxWidth = static_cast<int>(optInt(o, "posterMaxWidth", p.posterMaxWidth));
-  p.posterTime = optNumber(o, "posterTime", p.posterTime);
-  p.posterSearchSeconds = optNumber(o, "posterSearchSeconds", p.posterSearchSeconds);
-  p.thumbnails = optBool(o, "thumbnails", p.thumbnails);
-  p.thumbnailInterval = optNumber(o, "thumbnailInterval", p.thumbnailInterval);
-  p.thumbnailWidth = static_cast<int>(optInt(o, "thumbnailWidth", p.thumbnailWidth));
-  p.spriteColumns = static_cast<int>(optInt(o, "spriteColumns", p.spriteColumns));
-  p.spriteMaxTiles = static_cast<int>(optInt(o, "spriteMaxTiles", p.spriteMaxTiles));
-  p.writeThumbnails = optBool(o, "writeThumbnails", p.writeThumbnails);
-  p.quality = static_cast<int>(optInt(o, "quality", p.quality));
-  Napi::Value dar = o.Get("displayAspectRatio");
-  if (dar.IsObject()) {
-    const Napi::Object r = dar.As<Napi::Object>();
-    p.displayAspectRatio = AVRational{static_cast<int>(optInt(r, "num", 0)), static_cast<int>(optInt(r, "den", 1))};
-  }
+  job.previews.outDir = optString(o, "outDir");
+  readPreviewOptions(o, job.previews);
   return job;
 }
 
