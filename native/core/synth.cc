@@ -72,6 +72,16 @@ void drainEncoder(AVCodecContext* enc, AVStream* st, AVFormatContext* mux, AVPac
   }
 }
 
+// One KLV unit as its own packet, with its PTS (hls.js drops KLV without one).
+void writeKlvUnit(AVFormatContext* mux, const AVStream* st, const SynthKlvUnit& u) {
+  PacketPtr kp = makePacket();
+  checkAv(av_new_packet(kp.get(), static_cast<int>(u.data.size())), "ERR_NO_MEMORY", kStep, "cannot allocate KLV packet");
+  std::copy(u.data.begin(), u.data.end(), kp->data);
+  kp->pts = kp->dts = static_cast<int64_t>(u.seconds * 90000.0 + 0.5);
+  kp->stream_index = st->index;
+  checkAv(av_interleaved_write_frame(mux, kp.get()), "ERR_MUX", kStep, "cannot write KLV packet");
+}
+
 SynthResult writeClip(const SynthOptions& o, const std::string& tmpPath, CancelToken& cancel) {
   SynthResult result;
   AVFormatContext* rawMux = nullptr;
@@ -168,13 +178,7 @@ SynthResult writeClip(const SynthOptions& o, const std::string& tmpPath, CancelT
         // KLV units due by this frame's time go out just before it.
         const double t = static_cast<double>(frame->pts) * av_q2d(venc->time_base);
         while (kst && nextKlv < o.klv.size() && o.klv[nextKlv].seconds <= t + 1e-9) {
-          const SynthKlvUnit& u = o.klv[nextKlv++];
-          PacketPtr kp = makePacket();
-          checkAv(av_new_packet(kp.get(), static_cast<int>(u.data.size())), "ERR_NO_MEMORY", kStep, "cannot allocate KLV packet");
-          std::copy(u.data.begin(), u.data.end(), kp->data);
-          kp->pts = kp->dts = static_cast<int64_t>(u.seconds * 90000.0 + 0.5);
-          kp->stream_index = kst->index;
-          checkAv(av_interleaved_write_frame(mux.get(), kp.get()), "ERR_MUX", kStep, "cannot write KLV packet");
+          writeKlvUnit(mux.get(), kst, o.klv[nextKlv++]);
           ++result.klvUnits;
         }
         checkAv(avcodec_send_frame(venc.get(), frame.get()), "ERR_ENCODE", kStep, "cannot encode video frame");
@@ -202,13 +206,7 @@ SynthResult writeClip(const SynthOptions& o, const std::string& tmpPath, CancelT
   }
   // Units timed after the last frame still belong to the clip.
   while (kst && nextKlv < o.klv.size()) {
-    const SynthKlvUnit& u = o.klv[nextKlv++];
-    PacketPtr kp = makePacket();
-    checkAv(av_new_packet(kp.get(), static_cast<int>(u.data.size())), "ERR_NO_MEMORY", kStep, "cannot allocate KLV packet");
-    std::copy(u.data.begin(), u.data.end(), kp->data);
-    kp->pts = kp->dts = static_cast<int64_t>(u.seconds * 90000.0 + 0.5);
-    kp->stream_index = kst->index;
-    checkAv(av_interleaved_write_frame(mux.get(), kp.get()), "ERR_MUX", kStep, "cannot write KLV packet");
+    writeKlvUnit(mux.get(), kst, o.klv[nextKlv++]);
     ++result.klvUnits;
   }
   checkAv(av_write_trailer(mux.get()), "ERR_MUX", kStep, "cannot finish MPEG-TS");
