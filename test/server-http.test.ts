@@ -167,6 +167,18 @@ describe('HTTP jobs API on loopback', () => {
     const ndjson = await fetch(`${server.restUrl}${base}/klv.ndjson?token=${token}`);
     expect(ndjson.headers.get('content-type')).toMatch(/ndjson/);
     expect((await ndjson.text()).trim().split('\n')).toHaveLength(job.customAttributes.klv!.packets);
+    // A player without headers: ?token= on the master playlist carries on to every URI it meets.
+    const masterUrl = `${server.restUrl}${base}/ABR.m3u8?token=${encodeURIComponent(token)}`;
+    const tokenMaster = await (await fetch(masterUrl)).text();
+    const variant = tokenMaster.split('\n').find((l) => l && !l.startsWith('#'))!;
+    expect(variant).toContain(`?token=${encodeURIComponent(token)}`);
+    const variantUrl = new URL(variant, masterUrl);
+    const tokenMedia = await fetch(variantUrl);
+    expect(tokenMedia.status).toBe(200);
+    const firstSegment = (await tokenMedia.text()).split('\n').find((l) => l && !l.startsWith('#'))!;
+    const segResponse = await fetch(new URL(firstSegment, variantUrl));
+    expect(segResponse.status).toBe(200);
+    expect(new Uint8Array(await segResponse.arrayBuffer())).toEqual(bytes);
     expect((await fetch(`${server.restUrl}${base}/ABR.m3u8`, { headers: { 'X-Esri-Authorization': 'Bearer nope.nope' } })).status).toBe(403);
     expect((await fetch(`${server.restUrl}${base}/missing.ts`, { headers: auth })).status).toBe(404);
     // Read-only.

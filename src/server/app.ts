@@ -67,6 +67,26 @@ function sendJson(reply: FastifyReply, f: Fields, body: unknown): FastifyReply {
   return reply.code(200).header('content-type', 'application/json; charset=utf-8').send(JSON.stringify(body, null, pretty ? 2 : undefined));
 }
 
+async function readAll(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Appends token=... to every URI of an HLS playlist: URI lines and URI="..." attributes. */
+export function withTokenOnUris(playlist: string, token: string): string {
+  const add = (uri: string) => (/^[a-z][a-z0-9+.-]*:/i.test(uri) ? uri : `${uri}${uri.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`);
+  return playlist
+    .split('\n')
+    .map((line) => {
+      const trimmed = line.trim();
+      if (trimmed === '') return line;
+      if (!trimmed.startsWith('#')) return add(trimmed);
+      return line.replace(/URI="([^"]*)"/g, (_m, uri: string) => `URI="${add(uri)}"`);
+    })
+    .join('\n');
+}
+
 function tokenOf(req: FastifyRequest, f: Fields): string | undefined {
   const esri = req.headers['x-esri-authorization'];
   const header = (Array.isArray(esri) ? esri[0] : esri) ?? req.headers.authorization;
@@ -243,6 +263,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           reply.header('last-modified', file.mtime.toUTCString());
           // Published layers never change; playlists are still revalidated so a republished layer is seen.
           reply.header('cache-control', ext === 'm3u8' ? 'no-cache' : config.publicOutputs ? 'public, max-age=3600' : 'private, max-age=3600');
+          // A playlist fetched with ?token= hands the token on to the URIs it lists, so a player that
+          // cannot set headers (a plain <video> or hls.js without xhrSetup) plays the whole ladder.
+          const queryToken = one((req.query as Fields | undefined)?.token);
+          if (ext === 'm3u8' && queryToken && !config.publicOutputs) {
+            const text = await readAll(file.read());
+            const body = withTokenOnUris(text, queryToken);
+            reply.code(200).header('content-length', Buffer.byteLength(body));
+            return reply.send(body);
+          }
           const range = typeof req.headers.range === 'string' ? /^bytes=(\d*)-(\d*)$/.exec(req.headers.range.trim()) : null;
           if (range && (range[1] !== '' || range[2] !== '')) {
             let start: number;
