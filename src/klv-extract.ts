@@ -3,6 +3,7 @@
  * native thread, delivered in batches with flow control (the native side waits when the consumer
  * is slow, so memory stays bounded on long or live inputs).
  */
+import { track } from './counters.js';
 import { MediaError } from './errors.js';
 import { decodeKlvUnit, type KlvPacket } from './klv/index.js';
 import { loadAddon } from './native.js';
@@ -125,6 +126,7 @@ export class KlvUnitStream implements AsyncIterable<RawKlvUnit[]> {
     const addon = loadAddon() as unknown as { extractKlv(u: string, o: Record<string, unknown>, cb: (ev: string, payload: unknown) => void): NativeHandle };
     const onAbort = () => this.handle?.cancel();
     signal?.addEventListener('abort', onAbort, { once: true });
+    track('klv', this.stats);
     this.handle = addon.extractKlv(url, native, (event, payload) => {
       if (event === 'klv') {
         this.push(unpackKlvBatch(payload as NativeKlvBatch));

@@ -11,6 +11,7 @@
  * const result = await run.done;
  * ```
  */
+import { track } from './counters.js';
 import { MediaError, withCallerStack } from './errors.js';
 import { unpackKlvBatch, type NativeKlvBatch, type RawKlvUnit } from './klv-extract.js';
 import { loadAddon } from './native.js';
@@ -242,6 +243,7 @@ export function startPipeline(input: string, options: PipelineOptions, handlers?
   };
 
   let onAbort: (() => void) | undefined;
+  track('ingest', promise);
   const job = addon.ingest(url, native, (event: NativeEvent) => {
     if (finished) return;
     switch (event.type) {

@@ -2,6 +2,7 @@
  * generatePreviews(): the poster and preview images of an input (poster JPEG, thumbnails every N
  * seconds tiled into sprite sheets, and a WebVTT thumbnails track), decoded on the libuv pool.
  */
+import { track } from './counters.js';
 import { resolve } from 'node:path';
 import { MediaError, withCallerStack } from './errors.js';
 import { loadAddon } from './native.js';
@@ -227,6 +228,7 @@ export function generatePreviews(input: string, options: PreviewOptions): Promis
       throw new MediaError('the loaded native addon has no previews(); it is older than this package. Fix: npm run build:addon', { code: 'ERR_ADDON_LOAD', step: 'load' });
     }
     const handle = (addon.previews as (url: string, options: Record<string, unknown>) => NativePreviewHandle)(url, nativeOptions);
+    track('previews', handle.promise);
     if (!signal) return withCallerStack(handle.promise, stack);
     const onAbort = (): void => handle.cancel();
     signal.addEventListener('abort', onAbort, { once: true });

@@ -1,4 +1,5 @@
 /** probe(): what an input holds, read on the libuv pool without blocking the event loop. */
+import { track } from './counters.js';
 import { withCallerStack } from './errors.js';
 import { loadAddon } from './native.js';
 import { checkBoolean, checkInteger, checkKnownKeys, checkString, optionsObject } from './validate.js';
@@ -111,7 +112,7 @@ export function probe(input: string, options?: ProbeOptions): Promise<ProbeResul
   try {
     const url = checkString(input, 'input', { nonEmpty: true });
     const native = loadAddon();
-    return withCallerStack(native.probe(url, validateProbeOptions(options)) as Promise<ProbeResult>, stack);
+    return withCallerStack(track('probe', native.probe(url, validateProbeOptions(options)) as Promise<ProbeResult>), stack);
   } catch (err) {
     return Promise.reject(err);
   }

@@ -54,6 +54,23 @@ describe('the addon across environments', () => {
     expect(out.message).toMatch(/Fix: npm run bootstrap/);
   });
 
+  it('counters() shows native operations in flight, started and failed', async () => {
+    const { counters, probe, KlvUnitStream } = await import('../src/index.js');
+    const before = counters();
+    const running = probe(kwiver('aphill_short.ts'));
+    expect(counters().probe.running).toBe(before.probe.running + 1);
+    await running;
+    await probe('/no/such/file.ts').catch(() => undefined);
+    const stream = new KlvUnitStream(kwiver('h264_klv.ts'));
+    expect(counters().klv.running).toBe(before.klv.running + 1);
+    for await (const batch of stream) void batch;
+    await stream.stats;
+    await new Promise((r) => setImmediate(r));
+    const after = counters();
+    expect(after.probe).toEqual({ running: before.probe.running, started: before.probe.started + 2, failed: before.probe.failed + 1 });
+    expect(after.klv).toEqual({ running: before.klv.running, started: before.klv.started + 1, failed: before.klv.failed });
+  });
+
   it('reports the FFmpeg versions it runs against (5.1 or newer)', async () => {
     const { versions } = await import('../src/index.js');
     const v = versions();
