@@ -103,6 +103,10 @@ describe('bad and damaged inputs', () => {
     expect(result.warnings.find((w) => w.code === 'DECODE_ERRORS')?.message).toMatch(/damaged packets/);
     expect(result.counts.framesOut).toBeGreaterThan(20);
     expect(decodeErrors(join(out, result.renditions[0]!.playlist))).toBe('');
+    // FFmpeg's own words reach the job's log (decoder threads included), each line whole.
+    expect(result.log.some((l) => l.startsWith('[h264] '))).toBe(true);
+    expect(result.log.some((l) => /^\[mpegts\] Packet corrupt .*\)\.$/.test(l))).toBe(true);
+    expect(result.log.every((l) => !l.includes(' @ 0x'))).toBe(true);
   });
 
   it('an unsupported stream in a real sample still ingests (KWIVER MPEG-2 + AAC)', async () => {

@@ -3,6 +3,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
+#include <set>
 
 extern "C" {
 #include <libavutil/log.h>
@@ -13,28 +14,36 @@ namespace {
 
 thread_local LogCapture* t_capture = nullptr;
 
+// Captures that take the lines of threads without one (see adoptUnroutedLines).
+std::mutex g_adoptersMutex;
+std::set<LogCapture*> g_adopters;
+
+void formatInto(LogCapture* capture, void* avcl, int level, const char* fmt, va_list vl);
+
 void routeLog(void* avcl, int level, const char* fmt, va_list vl) {
   LogCapture* capture = t_capture;
   if (!capture) {
+    {
+      // Held while appending, so the capture cannot be destroyed meanwhile.
+      std::lock_guard<std::mutex> lock(g_adoptersMutex);
+      if (g_adopters.size() == 1) {
+        LogCapture* only = *g_adopters.begin();
+        if (level <= only->maxLevel()) formatInto(only, avcl, level, fmt, vl);
+        return;
+      }
+    }
     av_log_default_callback(avcl, level, fmt, vl);
     return;
   }
   if (level > capture->maxLevel()) return;
-  char line[1024];
-  int printPrefix = 1;
+  formatInto(capture, avcl, level, fmt, vl);
+}
+
+void formatInto(LogCapture* capture, void* avcl, int level, const char* fmt, va_list vl) {
   va_list copy;
   va_copy(copy, vl);
-  av_log_format_line2(avcl, level, fmt, copy, line, sizeof line, &printPrefix);
+  capture->appendFormatted(avcl, level, fmt, copy);
   va_end(copy);
-  std::string text(line);
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  // "[h264 @ 0x55d0c1a2b3c0] msg" → "[h264] msg": addresses mean nothing to a reader.
-  const auto at = text.find(" @ 0x");
-  if (at != std::string::npos && text.compare(0, 1, "[") == 0) {
-    const auto close = text.find(']', at);
-    if (close != std::string::npos) text.erase(at, close - at);
-  }
-  if (!text.empty()) capture->append(level, std::move(text));
 }
 
 void installOnce() {
@@ -49,7 +58,40 @@ LogCapture::LogCapture(size_t maxLines, int maxLevel) : maxLines_(maxLines), max
   t_capture = this;
 }
 
-LogCapture::~LogCapture() { t_capture = previous_; }
+LogCapture::~LogCapture() {
+  if (adopting_) {
+    std::lock_guard<std::mutex> lock(g_adoptersMutex);
+    g_adopters.erase(this);
+  }
+  t_capture = previous_;
+}
+
+void LogCapture::adoptUnroutedLines() {
+  std::lock_guard<std::mutex> lock(g_adoptersMutex);
+  g_adopters.insert(this);
+  adopting_ = true;
+}
+
+void LogCapture::appendFormatted(void* avcl, int level, const char* fmt, va_list vl) {
+  std::string line;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    char text[1024];
+    // FFmpeg builds some lines from several calls; the prefix state carries across them.
+    av_log_format_line2(avcl, level, fmt, vl, text, sizeof text, &printPrefix_);
+    pending_ += text;
+    if (pending_.empty() || pending_.back() != '\n') return;
+    line.swap(pending_);
+  }
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  // "[h264 @ 0x55d0c1a2b3c0] msg" → "[h264] msg": addresses mean nothing to a reader.
+  const auto at = line.find(" @ 0x");
+  if (at != std::string::npos && line.compare(0, 1, "[") == 0) {
+    const auto close = line.find(']', at);
+    if (close != std::string::npos) line.erase(at, close - at);
+  }
+  if (!line.empty()) append(level, std::move(line));
+}
 
 void LogCapture::append(int level, std::string line) {
   std::lock_guard<std::mutex> lock(mutex_);

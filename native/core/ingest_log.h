@@ -3,6 +3,7 @@
 // stderr, so concurrent jobs do not mix and errors can carry FFmpeg's own explanation.
 #pragma once
 
+#include <cstdarg>
 #include <cstddef>
 #include <deque>
 #include <mutex>
@@ -25,6 +26,13 @@ class LogCapture {
   void clear();
 
   void append(int level, std::string line);
+  // Formats one av_log call; a line FFmpeg builds from several calls is appended once complete.
+  void appendFormatted(void* avcl, int level, const char* fmt, va_list vl);
+
+  // Also take the lines of threads that have no capture (codec worker threads) while this is the
+  // only capture doing so in the process; with several such jobs running those lines keep going
+  // to stderr, since nothing says which job they belong to.
+  void adoptUnroutedLines();
   int maxLevel() const { return maxLevel_; }
 
  private:
@@ -34,6 +42,9 @@ class LogCapture {
   std::deque<std::string> lines_;
   std::string lastError_;
   LogCapture* previous_;
+  bool adopting_ = false;
+  std::string pending_;
+  int printPrefix_ = 1;
 };
 
 }  // namespace fmv

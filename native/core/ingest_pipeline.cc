@@ -75,7 +75,9 @@ struct QueuedPacket {
 class IngestRun {
  public:
   IngestRun(const IngestJob& job, IngestObserver& observer, CancelToken& cancel)
-      : job_(job), observer_(observer), cancel_(cancel), guard_(job.outDir), log_(64), started_(Clock::now()), lastTick_(started_) {}
+      : job_(job), observer_(observer), cancel_(cancel), guard_(job.outDir), log_(64), started_(Clock::now()), lastTick_(started_) {
+    log_.adoptUnroutedLines();
+  }
 
   IngestResult run();
   // The error with FFmpeg's own explanation added when it logged one ("Malformed AAC bitstream").
