@@ -5,7 +5,8 @@
  */
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { checkBoolean, checkEnum, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
+import { IMAGE_OPTIONS, validateImageOptions, type PreviewOptions } from './previews.js';
+import { checkBoolean, checkEnum, checkEvenInteger, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
 
 /** Ladder tiers; a request includes the named tier and every lower one (never above the source). */
 export const TIERS = ['sd', 'hd', 'fhd', 'uhd'] as const;
@@ -54,31 +55,9 @@ export interface LadderRung {
   maxBitrate?: number;
 }
 
-/** Poster and preview images made from the decoded frames of the same pass. */
-export interface PipelinePreviewOptions {
-  /** Write the poster (default true). */
-  poster?: boolean;
-  /** Poster file name in outDir (default 'poster.jpg'). */
-  posterName?: string;
-  /** Largest poster width (default: the display width, at most 1920). */
-  posterMaxWidth?: number;
-  /** Seconds from the start to take the poster from (default: 10% of the duration). */
-  posterTime?: number;
-  /** How far past posterTime to look for a frame that is neither black nor flat (default 30 s). */
-  posterSearchSeconds?: number;
-  /** Thumbnails, sprite sheets and the WebVTT track (default true). */
-  thumbnails?: boolean;
-  /** Thumbnail width in pixels, even (default 160). */
-  thumbnailWidth?: number;
-  /** Tiles per sprite-sheet row (default 10). */
-  spriteColumns?: number;
-  /** Tiles per sprite sheet (default 100). */
-  spriteMaxTiles?: number;
-  /** Also write each thumbnail as its own JPEG (default false). */
-  writeThumbnails?: boolean;
-  /** JPEG quality 1..100 (default 80). */
-  quality?: number;
-}
+/** Poster and preview images made from the decoded frames of the same pass: the poster and
+ * thumbnail settings of generatePreviews() (the thumbnail interval is previewIntervalSeconds). */
+export type PipelinePreviewOptions = Pick<PreviewOptions, (typeof IMAGE_OPTIONS)[number]>;
 
 export interface PipelineOptions {
   /**
@@ -152,30 +131,10 @@ export const PIPELINE_OPTIONS = [
   'format',
 ] as const;
 
-const PREVIEW_OPTIONS = [
-  'poster',
-  'posterName',
-  'posterMaxWidth',
-  'posterTime',
-  'posterSearchSeconds',
-  'thumbnails',
-  'thumbnailWidth',
-  'spriteColumns',
-  'spriteMaxTiles',
-  'writeThumbnails',
-  'quality',
-] as const;
 
 const RUNG_OPTIONS = ['name', 'height', 'width', 'videoBitrate', 'maxBitrate'] as const;
 const RUNG_NAME = /^[A-Za-z0-9_-]{1,32}$/;
-const FILE_NAME = /^[^/\\\0]{1,128}$/;
 
-function checkEven(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value % 2 !== 0 || value < min || value > max) {
-    throw invalid(`an even integer between ${min} and ${max}`, path, value);
-  }
-  return value;
-}
 
 function validateLadder(value: unknown): Record<string, unknown>[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 8) throw invalid('an array of 1 to 8 rungs', 'ladder', value);
@@ -185,8 +144,8 @@ function validateLadder(value: unknown): Record<string, unknown>[] {
     const r = optionsObject(entry, path);
     checkKnownKeys(r, RUNG_OPTIONS, path);
     if (r.height === undefined) throw invalid('an even integer between 16 and 4320', `${path}.height`, r.height);
-    const out: Record<string, unknown> = { height: checkEven(r.height, `${path}.height`, 16, 4320) };
-    if (r.width !== undefined) out.width = checkEven(r.width, `${path}.width`, 16, 7680);
+    const out: Record<string, unknown> = { height: checkEvenInteger(r.height, `${path}.height`, 16, 4320) };
+    if (r.width !== undefined) out.width = checkEvenInteger(r.width, `${path}.width`, 16, 7680);
     if (r.videoBitrate !== undefined) out.videoBitrate = checkInteger(r.videoBitrate, `${path}.videoBitrate`, 50_000, 200_000_000);
     if (r.maxBitrate !== undefined) {
       const min = (out.videoBitrate as number | undefined) ?? 50_000;
@@ -203,23 +162,8 @@ function validateLadder(value: unknown): Record<string, unknown>[] {
 
 function validatePreviews(value: unknown, intervalSeconds: number | undefined): Record<string, unknown> {
   const p = optionsObject(value, 'previews');
-  checkKnownKeys(p, PREVIEW_OPTIONS, 'previews');
-  const out: Record<string, unknown> = {};
-  if (p.poster !== undefined) out.poster = checkBoolean(p.poster, 'previews.poster');
-  if (p.posterName !== undefined) {
-    const name = checkString(p.posterName, 'previews.posterName', { nonEmpty: true });
-    if (!FILE_NAME.test(name)) throw invalid('a file name without path separators', 'previews.posterName', name);
-    out.posterName = name;
-  }
-  if (p.posterMaxWidth !== undefined) out.posterMaxWidth = checkEven(p.posterMaxWidth, 'previews.posterMaxWidth', 16, 7680);
-  if (p.posterTime !== undefined) out.posterTime = checkNumber(p.posterTime, 'previews.posterTime', 0, 1e7);
-  if (p.posterSearchSeconds !== undefined) out.posterSearchSeconds = checkNumber(p.posterSearchSeconds, 'previews.posterSearchSeconds', 0, 3600);
-  if (p.thumbnails !== undefined) out.thumbnails = checkBoolean(p.thumbnails, 'previews.thumbnails');
-  if (p.thumbnailWidth !== undefined) out.thumbnailWidth = checkEven(p.thumbnailWidth, 'previews.thumbnailWidth', 16, 1920);
-  if (p.spriteColumns !== undefined) out.spriteColumns = checkInteger(p.spriteColumns, 'previews.spriteColumns', 1, 100);
-  if (p.spriteMaxTiles !== undefined) out.spriteMaxTiles = checkInteger(p.spriteMaxTiles, 'previews.spriteMaxTiles', 1, 10_000);
-  if (p.writeThumbnails !== undefined) out.writeThumbnails = checkBoolean(p.writeThumbnails, 'previews.writeThumbnails');
-  if (p.quality !== undefined) out.quality = checkInteger(p.quality, 'previews.quality', 1, 100);
+  checkKnownKeys(p, IMAGE_OPTIONS, 'previews');
+  const out = validateImageOptions(p, 'previews.');
   if (intervalSeconds !== undefined) out.thumbnailInterval = intervalSeconds;
   return out;
 }

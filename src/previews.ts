@@ -6,7 +6,7 @@ import { track } from './counters.js';
 import { resolve } from 'node:path';
 import { MediaError, withCallerStack } from './errors.js';
 import { loadAddon } from './native.js';
-import { checkBoolean, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
+import { checkBoolean, checkEvenInteger, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
 
 export interface PreviewOptions {
   /** Directory the images are written to; created when missing. Required. */
@@ -139,19 +139,56 @@ const PREVIEW_OPTIONS = [
 // Baseline JPEG stores each side in 16 bits.
 const MAX_JPEG_SIDE = 65535;
 
-function checkEvenInteger(value: unknown, path: string, min: number, max: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max || value % 2 !== 0) {
-    throw invalid(`an even integer between ${min} and ${max}`, path, value);
-  }
-  return value;
-}
-
 function checkFileName(value: unknown, path: string): string {
   const name = checkString(value, path, { nonEmpty: true });
   if (/[/\\]/.test(name) || name === '.' || name === '..' || !/\.jpe?g$/i.test(name)) {
     throw invalid('a file name ending in .jpg or .jpeg, without a directory', path, value);
   }
   return name;
+}
+
+/** The poster and thumbnail settings of PreviewOptions, shared with the ingest pipeline's `previews`. */
+export const IMAGE_OPTIONS = [
+  'poster',
+  'posterName',
+  'posterMaxWidth',
+  'posterTime',
+  'posterSearchSeconds',
+  'thumbnails',
+  'thumbnailWidth',
+  'spriteColumns',
+  'spriteMaxTiles',
+  'writeThumbnails',
+  'quality',
+] as const;
+
+/**
+ * Validates the poster and thumbnail settings of o (the keys of IMAGE_OPTIONS; others are left to
+ * the caller); prefix goes before each option name in messages ('previews.' for the pipeline).
+ */
+export function validateImageOptions(o: Record<string, unknown>, prefix: string): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  const at = (name: string) => `${prefix}${name}`;
+  if (o.poster !== undefined) out.poster = checkBoolean(o.poster, at('poster'));
+  if (o.posterName !== undefined) out.posterName = checkFileName(o.posterName, at('posterName'));
+  if (o.posterMaxWidth !== undefined) out.posterMaxWidth = checkEvenInteger(o.posterMaxWidth, at('posterMaxWidth'), 16, 16384);
+  if (o.posterTime !== undefined) out.posterTime = checkNumber(o.posterTime, at('posterTime'), 0, 1e9);
+  if (o.posterSearchSeconds !== undefined) out.posterSearchSeconds = checkNumber(o.posterSearchSeconds, at('posterSearchSeconds'), 0, 86400);
+  if (o.thumbnails !== undefined) out.thumbnails = checkBoolean(o.thumbnails, at('thumbnails'));
+  if (o.thumbnailWidth !== undefined) out.thumbnailWidth = checkEvenInteger(o.thumbnailWidth, at('thumbnailWidth'), 16, 1920);
+  if (o.spriteColumns !== undefined) out.spriteColumns = checkInteger(o.spriteColumns, at('spriteColumns'), 1, 100);
+  if (o.spriteMaxTiles !== undefined) out.spriteMaxTiles = checkInteger(o.spriteMaxTiles, at('spriteMaxTiles'), 1, 10000);
+  if (o.writeThumbnails !== undefined) out.writeThumbnails = checkBoolean(o.writeThumbnails, at('writeThumbnails'));
+  if (o.quality !== undefined) out.quality = checkInteger(o.quality, at('quality'), 1, 100);
+  if (out.poster === false && out.thumbnails === false) {
+    throw new MediaError(`Expected ${at('poster')} or ${at('thumbnails')} to be enabled but both are false`, { code: 'ERR_INVALID_OPTION', step: 'options' });
+  }
+  const columns = Math.min((out.spriteColumns as number | undefined) ?? 10, (out.spriteMaxTiles as number | undefined) ?? 100);
+  const width = (out.thumbnailWidth as number | undefined) ?? 160;
+  if (columns * width > MAX_JPEG_SIDE) {
+    throw invalid(`at most ${Math.floor(MAX_JPEG_SIDE / width)} columns of ${width}-pixel thumbnails (a sprite sheet is at most ${MAX_JPEG_SIDE} pixels wide)`, at('spriteColumns'), columns);
+  }
+  return out;
 }
 
 /** Validates generatePreviews options into the plain object the addon reads (signal excluded). */
@@ -162,18 +199,8 @@ export function validatePreviewOptions(value: unknown): { native: Record<string,
   const out: Record<string, unknown> = {};
   if (o.outDir === undefined) throw invalid('a non-empty string', 'outDir', o.outDir);
   out.outDir = resolve(checkString(o.outDir, 'outDir', { nonEmpty: true }));
-  if (o.poster !== undefined) out.poster = checkBoolean(o.poster, 'poster');
-  if (o.posterName !== undefined) out.posterName = checkFileName(o.posterName, 'posterName');
-  if (o.posterMaxWidth !== undefined) out.posterMaxWidth = checkEvenInteger(o.posterMaxWidth, 'posterMaxWidth', 16, 16384);
-  if (o.posterTime !== undefined) out.posterTime = checkNumber(o.posterTime, 'posterTime', 0, 1e9);
-  if (o.posterSearchSeconds !== undefined) out.posterSearchSeconds = checkNumber(o.posterSearchSeconds, 'posterSearchSeconds', 0, 86400);
-  if (o.thumbnails !== undefined) out.thumbnails = checkBoolean(o.thumbnails, 'thumbnails');
+  Object.assign(out, validateImageOptions(o, ''));
   if (o.thumbnailInterval !== undefined) out.thumbnailInterval = checkNumber(o.thumbnailInterval, 'thumbnailInterval', 0.1, 86400);
-  if (o.thumbnailWidth !== undefined) out.thumbnailWidth = checkEvenInteger(o.thumbnailWidth, 'thumbnailWidth', 16, 1920);
-  if (o.spriteColumns !== undefined) out.spriteColumns = checkInteger(o.spriteColumns, 'spriteColumns', 1, 100);
-  if (o.spriteMaxTiles !== undefined) out.spriteMaxTiles = checkInteger(o.spriteMaxTiles, 'spriteMaxTiles', 1, 10000);
-  if (o.writeThumbnails !== undefined) out.writeThumbnails = checkBoolean(o.writeThumbnails, 'writeThumbnails');
-  if (o.quality !== undefined) out.quality = checkInteger(o.quality, 'quality', 1, 100);
   if (o.displayAspectRatio !== undefined) {
     const dar = optionsObject(o.displayAspectRatio, 'displayAspectRatio');
     checkKnownKeys(dar, ['num', 'den'], 'displayAspectRatio');
@@ -188,14 +215,6 @@ export function validatePreviewOptions(value: unknown): { native: Record<string,
   if (o.format !== undefined) out.format = checkString(o.format, 'format', { nonEmpty: true });
   if (o.timeoutMs !== undefined) out.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
 
-  if (out.poster === false && out.thumbnails === false) {
-    throw new MediaError('Expected poster or thumbnails to be enabled but both are false', { code: 'ERR_INVALID_OPTION', step: 'options' });
-  }
-  const columns = Math.min((out.spriteColumns as number | undefined) ?? 10, (out.spriteMaxTiles as number | undefined) ?? 100);
-  const width = (out.thumbnailWidth as number | undefined) ?? 160;
-  if (columns * width > MAX_JPEG_SIDE) {
-    throw invalid(`at most ${Math.floor(MAX_JPEG_SIDE / width)} columns of ${width}-pixel thumbnails (a sprite sheet is at most ${MAX_JPEG_SIDE} pixels wide)`, 'spriteColumns', columns);
-  }
   const result: { native: Record<string, unknown>; signal?: AbortSignal } = { native: out };
   if (o.signal !== undefined) result.signal = checkSignal(o.signal, 'signal');
   return result;

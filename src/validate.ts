@@ -79,6 +79,13 @@ export function checkNumber(value: unknown, path: string, min: number, max: numb
   return value;
 }
 
+export function checkEvenInteger(value: unknown, path: string, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max || value % 2 !== 0) {
+    throw invalid(`an even integer between ${min} and ${max}`, path, value);
+  }
+  return value;
+}
+
 export function checkBoolean(value: unknown, path: string): boolean {
   if (typeof value !== 'boolean') throw invalid('a boolean', path, value);
   return value;
