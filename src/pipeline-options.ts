@@ -30,7 +30,7 @@ export const CODECS = ['h264', 'hevc'] as const;
 export type VideoCodec = (typeof CODECS)[number];
 
 export const SEGMENT_FORMATS = ['ts', 'fmp4'] as const;
-/** `ts` keeps the KLV PIDs in the segments; `fmp4` cannot carry KLV (it is dropped, and recorded). */
+/** `ts` keeps the KLV PIDs in the segments; `fmp4` carries each KLV unit as an `emsg` box (scheme urn:misb:KLV:bin:1910.1). */
 export type SegmentFormat = (typeof SEGMENT_FORMATS)[number];
 
 /** Default rungs (README): sd 480p ~1.2 Mb/s, hd 720p ~3 Mb/s, fhd 1080p ~6 Mb/s, uhd 2160p ~16 Mb/s. */

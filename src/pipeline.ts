@@ -46,7 +46,7 @@ export interface Rendition {
   duration: number;
   bytes: number;
   frames: number;
-  /** KLV units muxed into this rendition (equal to the source's unless segments cannot carry KLV). */
+  /** KLV units muxed into this rendition (as PES in TS segments, as emsg boxes in fMP4): equal to the source's. */
   klvUnits: number;
 }
 
@@ -121,8 +121,12 @@ export interface PipelineResult {
   hardware: HardwareInfo;
   counts: PipelineCounts;
   timings: { openMs: number; transcodeMs: number; finalizeMs: number; totalMs: number };
-  /** How the KLV travelled: 'ts-pes' in every TS segment, 'dropped' for fMP4, 'none' without KLV. */
-  klv: { inSegments: boolean; mode: 'ts-pes' | 'dropped' | 'none'; reason: string | null };
+  /**
+   * How the KLV travelled: 'ts-pes' in every TS segment (PES with PTS on the KLV PIDs), 'emsg' in
+   * fMP4 segments (an ISO/IEC 23009-1 'emsg' box per unit, scheme urn:misb:KLV:bin:1910.1, 90 kHz
+   * presentation time, before each segment's first 'moof'), 'none' without KLV.
+   */
+  klv: { inSegments: boolean; mode: 'ts-pes' | 'emsg' | 'none'; reason: string | null };
   warnings: PipelineWarning[];
   previews: PipelinePreviews | null;
   /** Tiers left out because the source is smaller (never upscaled). */

@@ -1,6 +1,6 @@
 // Source shapes and output options: interlaced, 4:4:4, anamorphic and tiny sources, non-AAC
 // audio, custom ladders, HEVC, fMP4 segments and sliding-window playlists.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startPipeline } from '../src/pipeline.js';
@@ -102,19 +102,63 @@ describe('outputs', () => {
     expect(decodeErrors(join(out, result.renditions[0]!.playlist))).toBe('');
   });
 
-  it('writes fMP4 segments and records that KLV could not travel in them', async () => {
+  it('writes fMP4 segments with the KLV as emsg boxes before each moof', async () => {
     const out = scratchDir('out-fmp4');
     const klv: number[] = [];
-    const result = await startPipeline(clip().path, { outDir: out, ...quick, requestedResolutions: 'sd', segmentFormat: 'fmp4' }, { onKlv: (u) => klv.push(u.length) }).done;
-    expect(result.klv).toMatchObject({ inSegments: false, mode: 'dropped' });
-    expect(result.warnings.map((w) => w.code)).toContain('KLV_NOT_IN_SEGMENTS');
+    const result = await startPipeline(clip().path, { outDir: out, ...quick, requestedResolutions: 'sd', segmentFormat: 'fmp4', segmentSeconds: 1 }, { onKlv: (u) => klv.push(u.length) }).done;
+    expect(result.klv).toMatchObject({ inSegments: true, mode: 'emsg' });
+    expect(result.warnings.map((w) => w.code)).not.toContain('KLV_NOT_IN_SEGMENTS');
     expect(klv.reduce((a, b) => a + b, 0)).toBe(20);
     const r = result.renditions[0]!;
-    expect(r.klvUnits).toBe(0);
+    expect(r.klvUnits).toBe(20);
     expect(readFileSync(join(out, r.playlist), 'utf8')).toMatch(/#EXT-X-MAP:URI="480p_init\.mp4"/);
     expect(result.files).toContain('480p/480p_init.mp4');
     expect(readFileSync(join(out, 'ABR.m3u8'), 'utf8')).toMatch(/^#EXTM3U\n#EXT-X-VERSION:7\n/);
     expect(decodeErrors(join(out, r.playlist))).toBe('');
+    // Every unit is one emsg box (version 1, 90 kHz) ahead of the segment's first moof, in time order.
+    const segments = playlistSegments(join(out, r.playlist));
+    expect(segments.length).toBeGreaterThan(1);
+    const times: number[] = [];
+    let withEvents = 0;
+    for (const name of segments) {
+      const b = readFileSync(join(out, r.playlist, '..', name));
+      let at = 0;
+      let events = 0;
+      let sawMoof = false;
+      while (at + 8 <= b.length) {
+        const size = b.readUInt32BE(at);
+        const type = b.toString('latin1', at + 4, at + 8);
+        if (type === 'moof') sawMoof = true;
+        if (type === 'emsg') {
+          expect(sawMoof).toBe(false);
+          expect(b[at + 8]).toBe(1);
+          expect(b.readUInt32BE(at + 12)).toBe(90000);
+          times.push(Number(b.readBigUInt64BE(at + 16)) / 90000);
+          const schemeEnd = b.indexOf(0, at + 32);
+          expect(b.toString('latin1', at + 32, schemeEnd)).toBe('urn:misb:KLV:bin:1910.1');
+          const payload = b.subarray(schemeEnd + 2, at + size);
+          expect([...payload.subarray(0, 4)]).toEqual([0x06, 0x0e, 0x2b, 0x34]);
+          events++;
+        }
+        at += size;
+      }
+      expect(sawMoof).toBe(true);
+      if (events) withEvents++;
+      // The event times are on the segments' presentation timeline (the input clock, as the
+      // init segment's edit list makes it): inside the span of this segment's video.
+      const joined = join(out, `${name}.probe.mp4`);
+      writeFileSync(joined, Buffer.concat([readFileSync(join(out, r.playlist, '..', '480p_init.mp4')), b]));
+      const pts = ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time', joined]).packets.map((p: { pts_time: string }) => Number(p.pts_time));
+      const first = Math.min(...pts);
+      const last = Math.max(...pts);
+      for (const t of times.slice(times.length - events)) {
+        expect(t).toBeGreaterThanOrEqual(first - 0.05);
+        expect(t).toBeLessThan(last + 0.1);
+      }
+    }
+    expect(times).toHaveLength(20);
+    expect([...times].sort((a, b) => a - b)).toEqual(times);
+    expect(withEvents).toBeGreaterThan(1);
   });
 
   it('writes sliding-window playlists for a live input', async () => {

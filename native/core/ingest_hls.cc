@@ -1,7 +1,9 @@
 #include "core/ingest_hls.h"
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 
 #include "core/error.h"
 
@@ -13,6 +15,57 @@ namespace fmv {
 namespace {
 
 constexpr const char* kStep = "hls";
+
+constexpr char kKlvScheme[] = "urn:misb:KLV:bin:1910.1";
+
+bool isMediaSegment(const std::string& url) {
+  auto endsWith = [&](const char* tail) {
+    const std::string t(tail);
+    return url.size() >= t.size() && url.compare(url.size() - t.size(), t.size(), t) == 0;
+  };
+  return endsWith(".m4s") || endsWith(".m4s.tmp");
+}
+
+void put32(std::vector<uint8_t>& b, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+void put64(std::vector<uint8_t>& b, uint64_t v) {
+  for (int shift = 56; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
+}
+
+// ISO/IEC 23009-1 DASHEventMessageBox, version 1 (absolute presentation time, 90 kHz).
+void appendEmsg(std::vector<uint8_t>& out, uint32_t id, int64_t pts90k, const std::vector<uint8_t>& data) {
+  std::vector<uint8_t> box;
+  put32(box, 0);  // size, set below
+  box.insert(box.end(), {'e', 'm', 's', 'g', 1, 0, 0, 0});
+  put32(box, 90000);
+  put64(box, static_cast<uint64_t>(pts90k < 0 ? 0 : pts90k));
+  put32(box, 0);  // event_duration
+  put32(box, id);
+  box.insert(box.end(), kKlvScheme, kKlvScheme + sizeof kKlvScheme);  // with its NUL
+  box.push_back(0);  // value: ""
+  box.insert(box.end(), data.begin(), data.end());
+  const uint32_t size = static_cast<uint32_t>(box.size());
+  for (int i = 0; i < 4; ++i) box[i] = static_cast<uint8_t>(size >> (24 - 8 * i));
+  out.insert(out.end(), box.begin(), box.end());
+}
+
+// Offset of the first top-level 'moof' box, or 0 when there is none.
+size_t firstMoof(const uint8_t* data, size_t size) {
+  size_t at = 0;
+  while (at + 8 <= size) {
+    uint64_t boxSize = (uint64_t(data[at]) << 24) | (uint64_t(data[at + 1]) << 16) | (uint64_t(data[at + 2]) << 8) | data[at + 3];
+    if (std::memcmp(data + at + 4, "moof", 4) == 0) return at;
+    if (boxSize == 1 && at + 16 <= size) {
+      boxSize = 0;
+      for (int i = 0; i < 8; ++i) boxSize = (boxSize << 8) | data[at + 8 + i];
+    }
+    if (boxSize < 8) break;
+    at += boxSize;
+  }
+  return 0;
+}
 
 std::string secondsText(double s) {
   char buf[32];
@@ -37,10 +90,21 @@ RenditionMuxer::~RenditionMuxer() {
     avio_closep(&p);
   }
   openFiles_.clear();
+  for (auto& [pb, url] : segmentBuffers_) {
+    uint8_t* bytes = nullptr;
+    avio_close_dyn_buf(pb, &bytes);
+    av_free(bytes);
+  }
+  segmentBuffers_.clear();
 }
 
 int RenditionMuxer::ioOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options) {
   auto* self = static_cast<RenditionMuxer*>(s->opaque);
+  if (self->fmp4Klv_ && (flags & AVIO_FLAG_WRITE) && isMediaSegment(url)) {
+    const int ret = avio_open_dyn_buf(pb);
+    if (ret >= 0) self->segmentBuffers_[*pb] = url;
+    return ret;
+  }
   const int ret = avio_open2(pb, url, flags, &s->interrupt_callback, options);
   if (ret >= 0) self->openFiles_.insert(*pb);
   return ret;
@@ -48,9 +112,40 @@ int RenditionMuxer::ioOpen(AVFormatContext* s, AVIOContext** pb, const char* url
 
 int RenditionMuxer::ioClose(AVFormatContext* s, AVIOContext* pb) {
   auto* self = static_cast<RenditionMuxer*>(s->opaque);
+  auto segment = self->segmentBuffers_.find(pb);
+  if (segment != self->segmentBuffers_.end()) {
+    const std::string url = segment->second;
+    self->segmentBuffers_.erase(segment);
+    return self->closeSegment(pb, url);
+  }
   self->openFiles_.erase(pb);
   AVIOContext* p = pb;
   return avio_closep(&p);
+}
+
+int RenditionMuxer::closeSegment(AVIOContext* pb, const std::string& url) {
+  uint8_t* raw = nullptr;
+  const int size = avio_close_dyn_buf(pb, &raw);
+  std::unique_ptr<uint8_t, decltype(&av_free)> bytes(raw, &av_free);
+  if (size < 0) return size;
+  // The units due before the packet that started the next segment; at the trailer, all of them.
+  std::vector<uint8_t> events;
+  while (!pendingKlv_.empty() && (finishing_ || videoPts90k_ == AV_NOPTS_VALUE || pendingKlv_.front().pts90k < videoPts90k_)) {
+    appendEmsg(events, emsgId_++, pendingKlv_.front().pts90k, pendingKlv_.front().data);
+    pendingKlv_.pop_front();
+    ++klvPackets_;
+  }
+  AVIOContext* file = nullptr;
+  int ret = avio_open2(&file, url.c_str(), AVIO_FLAG_WRITE, nullptr, nullptr);
+  if (ret < 0) return ret;
+  const size_t moof = firstMoof(bytes.get(), static_cast<size_t>(size));
+  avio_write(file, bytes.get(), static_cast<int>(moof));
+  if (!events.empty()) avio_write(file, events.data(), static_cast<int>(events.size()));
+  avio_write(file, bytes.get() + moof, size - static_cast<int>(moof));
+  avio_flush(file);
+  ret = file->error;
+  const int closed = avio_closep(&file);
+  return ret < 0 ? ret : closed;
 }
 
 void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* audio, AVRational audioTimeBase, const std::vector<KlvOutput>& klv) {
@@ -85,6 +180,7 @@ void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* 
     audioIndex_ = as->index;
   }
 
+  fmp4Klv_ = fmp4 && !klv.empty();
   if (!fmp4) {
     for (size_t i = 0; i < klv.size(); ++i) {
       AVStream* ks = avformat_new_stream(ctx_.get(), nullptr);
@@ -136,13 +232,21 @@ void RenditionMuxer::write(int streamIndex, const AVPacket* packet, AVRational t
   }
 }
 
-void RenditionMuxer::writeVideo(const AVPacket* packet, AVRational tb) { write(videoIndex_, packet, tb); }
+void RenditionMuxer::writeVideo(const AVPacket* packet, AVRational tb) {
+  if (fmp4Klv_ && packet->pts != AV_NOPTS_VALUE) videoPts90k_ = av_rescale_q(packet->pts, tb, AVRational{1, 90000});
+  write(videoIndex_, packet, tb);
+}
 
 void RenditionMuxer::writeAudio(const AVPacket* packet, AVRational tb) {
   if (audioIndex_ >= 0) write(audioIndex_, packet, tb);
 }
 
 void RenditionMuxer::writeKlv(size_t klvIndex, const AVPacket* packet, AVRational tb) {
+  if (fmp4Klv_) {
+    const int64_t pts = packet->pts != AV_NOPTS_VALUE ? av_rescale_q(packet->pts, tb, AVRational{1, 90000}) : videoPts90k_;
+    pendingKlv_.push_back(PendingKlv{pts == AV_NOPTS_VALUE ? 0 : pts, std::vector<uint8_t>(packet->data, packet->data + packet->size)});
+    return;
+  }
   if (klvIndex >= klvIndexes_.size()) return;
   write(klvIndexes_[klvIndex], packet, tb);
   ++klvPackets_;
@@ -151,6 +255,7 @@ void RenditionMuxer::writeKlv(size_t klvIndex, const AVPacket* packet, AVRationa
 void RenditionMuxer::finish() {
   if (!opened_ || finished_) return;
   finished_ = true;
+  finishing_ = true;
   const int ret = av_write_trailer(ctx_.get());
   cancel_.throwIfStopped(kStep);
   checkAv(ret, "ERR_MUX", kStep, "cannot finish the HLS output of " + name_);

@@ -1,8 +1,12 @@
 // One HLS muxer per rendition (FFmpeg 5.1's hls muxer refuses data streams in var_stream_map):
 // MPEG-TS segments that keep every KLV PID (stream_type 0x06 + KLVA registration, PES with PTS),
-// or fMP4 segments (audio and video only). VOD or sliding-window media playlists.
+// or fMP4 segments whose KLV travels as DASH 'emsg' boxes (scheme urn:misb:KLV:bin:1910.1) before
+// each segment's first 'moof' (the mp4 muxer refuses KLV data streams). VOD or sliding-window
+// media playlists.
 #pragma once
 
+#include <deque>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -32,7 +36,7 @@ class RenditionMuxer {
   RenditionMuxer(const RenditionMuxer&) = delete;
   RenditionMuxer& operator=(const RenditionMuxer&) = delete;
 
-  // Adds the streams and writes the header. audio may be null; klv is ignored for fMP4.
+  // Adds the streams and writes the header. audio may be null.
   void open(const AVCodecContext* video, const AVCodecParameters* audio, AVRational audioTimeBase, const std::vector<KlvOutput>& klv);
   bool isOpen() const { return opened_; }
 
@@ -53,6 +57,9 @@ class RenditionMuxer {
  private:
   static int ioOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options);
   static int ioClose(AVFormatContext* s, AVIOContext* pb);
+  // fMP4: a segment is gathered in memory and written at close, with the emsg boxes of the KLV
+  // units due before the packet that started the next segment.
+  int closeSegment(AVIOContext* pb, const std::string& url);
   void write(int streamIndex, const AVPacket* packet, AVRational tb);
 
   std::string outDir_;
@@ -66,6 +73,16 @@ class RenditionMuxer {
   int audioIndex_ = -1;
   std::vector<int> klvIndexes_;
   std::set<AVIOContext*> openFiles_;
+  std::map<AVIOContext*, std::string> segmentBuffers_;
+  struct PendingKlv {
+    int64_t pts90k;
+    std::vector<uint8_t> data;
+  };
+  std::deque<PendingKlv> pendingKlv_;
+  int64_t videoPts90k_ = AV_NOPTS_VALUE;  // latest video packet handed to the muxer
+  uint32_t emsgId_ = 0;
+  bool fmp4Klv_ = false;
+  bool finishing_ = false;
   bool opened_ = false;
   bool finished_ = false;
   int64_t klvPackets_ = 0;

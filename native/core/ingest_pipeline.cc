@@ -225,9 +225,9 @@ void IngestRun::plan() {
   if (klv_->streams().empty()) {
     result_.klv.mode = "none";
   } else if (job_.segmentFormat == SegmentFormat::Fmp4) {
-    result_.klv.mode = "dropped";
-    result_.klv.reason = "fMP4 segments cannot carry KLV (the mp4 muxer refuses SMPTE KLV data streams); the units are still decoded and delivered";
-    warn("KLV_NOT_IN_SEGMENTS", result_.klv.reason);
+    // The mp4 muxer refuses KLV data streams: the units travel as DASH event messages instead.
+    result_.klv.mode = "emsg";
+    result_.klv.inSegments = true;
   } else {
     result_.klv.mode = "ts-pes";
     result_.klv.inSegments = true;

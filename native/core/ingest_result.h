@@ -77,7 +77,7 @@ struct IngestTimings {
 
 struct KlvCarriage {
   bool inSegments = false;  // KLV PIDs written into the segments
-  std::string mode;         // "ts-pes" | "dropped" | "none"
+  std::string mode;         // "ts-pes" | "emsg" | "none"
   std::string reason;
 };
 
