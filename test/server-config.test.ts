@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { TokenService, loadOrCreateSecret } from '../src/server/auth.js';
+import { LoginThrottle, TokenService, loadOrCreateSecret } from '../src/server/auth.js';
 import { configFromEnv, loadServerConfig, resolveServerConfig } from '../src/server/config.js';
 import { InputRejected, realRoots, resolveInput } from '../src/server/inputs.js';
 import { scratch } from './helpers/paths.js';
@@ -142,5 +142,24 @@ describe('inputs over HTTP', () => {
     await reject('nested.m3u8', 403, /outside/);
     await reject('list.ffconcat', 400, /ffconcat lists are not accepted/);
     await reject('stream.sdp', 400, /SDP files are not accepted/);
+  });
+});
+
+describe('LoginThrottle', () => {
+  it('locks a key after the failures, releases it when the window passes, and forgets on success', () => {
+    const t = new LoginThrottle(3, 1000, 2);
+    for (let i = 0; i < 3; i++) t.fail('a', 100 * i);
+    expect(t.retryAfterMs('a', 250)).toBe(750);
+    expect(t.retryAfterMs('a', 1100)).toBe(0);
+    t.fail('b', 0);
+    t.fail('b', 1);
+    t.fail('b', 2);
+    t.succeed('b');
+    expect(t.retryAfterMs('b', 3)).toBe(0);
+    // At most maxKeys keys are kept: the stalest goes first.
+    t.fail('c', 5);
+    t.fail('d', 6);
+    t.fail('e', 7);
+    expect(t.retryAfterMs('a', 8)).toBe(0);
   });
 });

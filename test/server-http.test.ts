@@ -104,6 +104,18 @@ describe('HTTP jobs API on loopback', () => {
     expect(json.body.token).toEqual(expect.any(String));
   });
 
+  it('generateToken: after 5 failed attempts a user is refused for a while, other users are not', async () => {
+    for (let i = 0; i < 5; i++) {
+      const bad = await api('/generateToken', { form: { username: 'viewer', password: `guess${i}`, f: 'json' } });
+      expect((bad.body.error as { details: string[] }).details).toEqual(['Invalid username or password.']);
+    }
+    const locked = await api('/generateToken', { form: { username: 'viewer', password: 'battery', f: 'json' } });
+    expect(locked.body.token).toBeUndefined();
+    expect((locked.body.error as { details: string[] }).details[0]).toMatch(/^Too many failed attempts; try again in \d+ seconds\.$/);
+    const other = await api('/generateToken', { form: { username: 'admin', password: 'correct horse', f: 'json' } });
+    expect(typeof other.body.token).toBe('string');
+  });
+
   it('refuses requests without a token (499) and with a bad or expired one (498)', async () => {
     expect((await api('/jobs?f=json')).body).toEqual({ error: { code: 499, message: 'Token Required', details: [] } });
     expect((await api('/jobs?f=json&token=abc.def')).body.error).toMatchObject({ code: 498, message: 'Invalid Token' });

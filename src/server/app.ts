@@ -12,7 +12,7 @@ import { JOB_ID_PATTERN, SERVICE_NAME_PATTERN } from '../jobs/ids.js';
 import { RESOLUTIONS, type Resolution } from '../jobs/job.js';
 import { JobManager } from '../jobs/manager.js';
 import type { Storage } from '../jobs/storage.js';
-import { TokenService, loadOrCreateSecret } from './auth.js';
+import { LoginThrottle, TokenService, loadOrCreateSecret } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { InputRejected, realRoots, resolveInput } from './inputs.js';
 
@@ -102,6 +102,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const roots = await realRoots(config.inputRoots);
   const secret = config.tokenSecret ?? loadOrCreateSecret(join(config.dataDir, 'token.key'));
   const tokens = new TokenService(secret, config.users);
+  const throttle = new LoginThrottle();
   const manager = await JobManager.open({
     store: join(config.dataDir, 'jobs.sqlite'),
     outDir: join(config.dataDir, 'services'),
@@ -156,7 +157,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           if (!checkFormat(reply, f)) return reply;
           const username = one(f.username);
           const password = one(f.password);
+          const throttleKey = `${req.ip}|${username ?? ''}`;
+          const wait = throttle.retryAfterMs(throttleKey);
+          if (wait > 0) {
+            return sendJson(reply, f, arcgisError(400, 'Unable to generate token.', [`Too many failed attempts; try again in ${Math.ceil(wait / 1000)} seconds.`]));
+          }
           if (!username || !password || !tokens.checkPassword(username, password)) {
+            throttle.fail(throttleKey);
             return sendJson(reply, f, arcgisError(400, 'Unable to generate token.', ['Invalid username or password.']));
           }
           let minutes = config.tokenMinutes;
@@ -166,6 +173,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
             if (!Number.isInteger(n) || n < 1) return sendJson(reply, f, arcgisError(400, 'Unable to generate token.', ['expiration must be a positive number of minutes.']));
             minutes = Math.min(n, config.maxTokenMinutes);
           }
+          throttle.succeed(throttleKey);
           const { token, expires } = tokens.issue(username, minutes);
           return sendJson(reply, f, { token, expires });
         });

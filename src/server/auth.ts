@@ -97,3 +97,40 @@ export class TokenService {
     return createHmac('sha256', this.key).update(`fmv-ingest-token.${payload}`).digest('base64url');
   }
 }
+
+/**
+ * Refuses generateToken for a user from an address after too many failed attempts in a window,
+ * so passwords cannot be guessed at wire speed. Bounded: old entries are dropped.
+ */
+export class LoginThrottle {
+  private readonly failures = new Map<string, number[]>();
+
+  constructor(
+    private readonly maxFailures = 5,
+    private readonly windowMs = 60_000,
+    private readonly maxKeys = 10_000,
+  ) {}
+
+  /** Milliseconds until key may try again; 0 when it may try now. */
+  retryAfterMs(key: string, now = Date.now()): number {
+    const recent = this.recent(key, now);
+    return recent.length >= this.maxFailures ? recent[0]! + this.windowMs - now : 0;
+  }
+
+  fail(key: string, now = Date.now()): void {
+    const recent = this.recent(key, now);
+    recent.push(now);
+    this.failures.delete(key);
+    this.failures.set(key, recent);
+    // Insertion order is age order: drop the stalest keys past the bound.
+    while (this.failures.size > this.maxKeys) this.failures.delete(this.failures.keys().next().value!);
+  }
+
+  succeed(key: string): void {
+    this.failures.delete(key);
+  }
+
+  private recent(key: string, now: number): number[] {
+    return (this.failures.get(key) ?? []).filter((t) => now - t < this.windowMs);
+  }
+}
