@@ -145,6 +145,19 @@ describe('inputs over HTTP', () => {
   });
 });
 
+describe('CORS origins', () => {
+  const base = { dataDir: scratch('cors-config'), inputRoots: [scratch('cors-config')], users: ['a:b'] };
+  it('takes origins and *, and refuses anything that is not an origin', () => {
+    expect(resolveServerConfig([{ name: 'flags', values: { ...base, corsOrigins: ['https://maps.example.com', '*'] } }]).corsOrigins).toEqual(['https://maps.example.com', '*']);
+    expect(resolveServerConfig([{ name: 'flags', values: base }]).corsOrigins).toEqual([]);
+    expect(() => resolveServerConfig([{ name: 'flags', values: { ...base, corsOrigins: ['https://maps.example.com/app'] } }])).toThrow(
+      "Expected an origin such as https://maps.example.com (scheme, host and port only), or '*' for corsOrigins (from flags)[0] but received 'https://maps.example.com/app' of type string",
+    );
+    expect(() => resolveServerConfig([{ name: 'flags', values: { ...base, corsOrigins: ['maps'] } }])).toThrow(/an origin such as/);
+    expect(configFromEnv({ FMV_INGEST_CORS_ORIGINS: 'https://a.example, https://b.example' }).corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+});
+
 describe('LoginThrottle', () => {
   it('locks a key after the failures, releases it when the window passes, and forgets on success', () => {
     const t = new LoginThrottle(3, 1000, 2);

@@ -77,7 +77,7 @@ beforeAll(async () => {
   symlinkSync(join(outside, 'Secret.ts'), join(inputRoot, 'missions', 'Escape.ts'));
   writeFileSync(join(inputRoot, 'missions', 'Escape.m3u8'), '#EXTM3U\n#EXTINF:4,\n../../outside/Secret.ts\n#EXT-X-ENDLIST\n');
   server = await startServer(
-    resolveServerConfig([{ name: 'test', values: { port: 0, dataDir: data, inputRoots: [inputRoot], users: ['admin:correct horse', 'viewer:battery'], hwaccel: 'cpu' } }]),
+    resolveServerConfig([{ name: 'test', values: { port: 0, dataDir: data, inputRoots: [inputRoot], users: ['admin:correct horse', 'viewer:battery'], hwaccel: 'cpu', corsOrigins: ['https://maps.example.com'] } }]),
   );
   expect(server.origin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 });
@@ -114,6 +114,22 @@ describe('HTTP jobs API on loopback', () => {
     expect((locked.body.error as { details: string[] }).details[0]).toMatch(/^Too many failed attempts; try again in \d+ seconds\.$/);
     const other = await api('/generateToken', { form: { username: 'admin', password: 'correct horse', f: 'json' } });
     expect(typeof other.body.token).toBe('string');
+  });
+
+  it('answers CORS preflights and requests from a configured origin only', async () => {
+    const preflight = await fetch(`${server.restUrl}/jobs?f=json`, {
+      method: 'OPTIONS',
+      headers: { origin: 'https://maps.example.com', 'access-control-request-method': 'GET', 'access-control-request-headers': 'x-esri-authorization' },
+    });
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://maps.example.com');
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Esri-Authorization/);
+    const get = await fetch(`${server.restUrl}/jobs?f=json`, { headers: { origin: 'https://maps.example.com' } });
+    expect(get.headers.get('access-control-allow-origin')).toBe('https://maps.example.com');
+    const other = await fetch(`${server.restUrl}/jobs?f=json`, { headers: { origin: 'https://evil.example.net' } });
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    const otherPreflight = await fetch(`${server.restUrl}/jobs?f=json`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'GET' } });
+    expect(otherPreflight.headers.get('access-control-allow-origin')).toBeNull();
   });
 
   it('refuses requests without a token (499) and with a bad or expired one (498)', async () => {

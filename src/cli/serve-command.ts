@@ -16,6 +16,7 @@ interface ServeCliOptions {
   hwaccel?: string;
   tokenMinutes?: string;
   log?: boolean;
+  corsOrigin: string[];
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -38,6 +39,7 @@ export function registerServeCommand(program: Command): void {
     .option('--token-minutes <n>', 'token lifetime when a request names none (default 60)')
     .option('--public-outputs', 'serve published outputs without a token')
     .option('--log', 'log requests to stderr')
+    .option('--cors-origin <origin>', "browser origin allowed to call the API and fetch outputs, or '*' (repeatable)", collect, [])
     .option('--config <file>', 'JSON config file (also FMV_INGEST_CONFIG)')
     .action(async (opts: ServeCliOptions) => {
       const flags: ConfigInput = {
@@ -53,6 +55,7 @@ export function registerServeCommand(program: Command): void {
         tokenMinutes: opts.tokenMinutes,
         publicOutputs: opts.publicOutputs,
         log: opts.log,
+        corsOrigins: opts.corsOrigin,
       };
       const config = loadServerConfig(flags, opts.config !== undefined ? { configFile: opts.config } : {});
       const server = await startServer(config);

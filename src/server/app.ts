@@ -122,6 +122,24 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
       reply.header('x-content-type-options', 'nosniff');
       return payload;
     });
+    // CORS for the configured origins: players and map clients on other origins call the API and
+    // fetch playlists and segments (with the token header and byte ranges).
+    if (config.corsOrigins.length > 0) {
+      const anyOrigin = config.corsOrigins.includes('*');
+      app.addHook('onRequest', async (req, reply) => {
+        const origin = req.headers.origin;
+        if (typeof origin !== 'string' || (!anyOrigin && !config.corsOrigins.includes(origin))) return;
+        reply.header('access-control-allow-origin', anyOrigin ? '*' : origin);
+        reply.header('vary', 'Origin');
+        reply.header('access-control-expose-headers', 'Content-Length, Content-Range, Accept-Ranges');
+        if (req.method === 'OPTIONS') {
+          reply.header('access-control-allow-methods', 'GET, HEAD, POST, OPTIONS');
+          reply.header('access-control-allow-headers', 'X-Esri-Authorization, Content-Type, Range');
+          reply.header('access-control-max-age', '600');
+          return reply.code(204).send();
+        }
+      });
+    }
     app.setErrorHandler((err: Error & { statusCode?: number }, req, reply) => {
       // Bodies that cannot be parsed and other request errors, in ArcGIS's form.
       const code = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;

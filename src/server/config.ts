@@ -42,6 +42,8 @@ export interface ServerConfig {
   hwaccel: HwAccel;
   /** Log requests (fastify's logger) to stderr. Default false. */
   log: boolean;
+  /** Browser origins allowed to call the API and fetch outputs (CORS); '*' for any. Default none. */
+  corsOrigins: string[];
 }
 
 /** Settings as they arrive from one source, before validation. */
@@ -62,6 +64,7 @@ const KEYS = [
   'publicOutputs',
   'hwaccel',
   'log',
+  'corsOrigins',
 ] as const;
 type ConfigKey = (typeof KEYS)[number];
 
@@ -81,11 +84,12 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_PUBLIC_OUTPUTS: 'publicOutputs',
   FMV_INGEST_HWACCEL: 'hwaccel',
   FMV_INGEST_LOG: 'log',
+  FMV_INGEST_CORS_ORIGINS: 'corsOrigins',
 };
 
 const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'tokenMinutes', 'maxTokenMinutes'];
 const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log'];
-const LISTS: readonly ConfigKey[] = ['inputRoots', 'users'];
+const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins'];
 
 function configError(message: string): MediaError {
   return new MediaError(message, { code: 'ERR_INVALID_OPTION', step: 'config' });
@@ -218,7 +222,26 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
     publicOutputs: merged.publicOutputs === undefined ? false : checkBoolean(merged.publicOutputs, where('publicOutputs')),
     hwaccel: merged.hwaccel === undefined ? 'auto' : checkEnum(merged.hwaccel, where('hwaccel'), HWACCELS),
     log: merged.log === undefined ? false : checkBoolean(merged.log, where('log')),
+    corsOrigins: corsOriginsOf(merged.corsOrigins, where('corsOrigins')),
   };
+}
+
+function corsOriginsOf(value: unknown, path: string): string[] {
+  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  return list.map((o, i) => {
+    const s = checkString(o, `${path}[${i}]`, { nonEmpty: true });
+    if (s === '*') return s;
+    let url: URL;
+    try {
+      url = new URL(s);
+    } catch {
+      throw invalid("an origin such as https://maps.example.com, or '*'", `${path}[${i}]`, s);
+    }
+    if ((url.protocol !== 'http:' && url.protocol !== 'https:') || url.origin !== s.replace(/\/+$/, '')) {
+      throw invalid("an origin such as https://maps.example.com (scheme, host and port only), or '*'", `${path}[${i}]`, s);
+    }
+    return url.origin;
+  });
 }
 
 /** The usual order: config file (named by `configFile` or FMV_INGEST_CONFIG), environment, flags. */
