@@ -211,6 +211,41 @@ void writeMasterPlaylist(const std::string& path, const std::vector<RenditionRes
   writeFileAtomically(path, m.str(), "abr");
 }
 
+void writeRenditionJson(JsonWriter& j, const RenditionResult& r) {
+  j.beginObject();
+  j.key("name").value(r.name);
+  j.key("playlist").value(r.playlist);
+  j.key("width").value(r.width);
+  j.key("height").value(r.height);
+  j.key("frameRate").value(r.frameRate);
+  j.key("codecs").value(r.codecs);
+  j.key("videoEncoder").value(r.videoEncoder);
+  j.key("videoBitrate").value(r.videoBitrate);
+  j.key("maxBitrate").value(r.maxBitrate);
+  j.key("audioBitrate").value(r.audioBitrate);
+  j.key("bandwidth").value(r.bandwidth);
+  j.key("averageBandwidth").value(r.averageBandwidth);
+  j.key("segments").value(r.segments);
+  j.key("duration").value(r.duration);
+  j.key("bytes").value(r.bytes);
+  j.key("frames").value(r.frames);
+  j.key("klvUnits").value(r.klvPackets);
+  j.endObject();
+}
+
+void writeHardwareJson(JsonWriter& j, const HardwareResult& h) {
+  j.beginObject();
+  j.key("requested").value(h.requested);
+  j.key("used").value(h.used);
+  j.key("fallback").value(h.fallback);
+  j.key("device").value(h.device);
+  j.key("decoder").value(h.decoder);
+  j.key("scaler").value(h.scaler);
+  j.key("encoder").value(h.encoder);
+  j.key("reason").value(h.reason);
+  j.endObject();
+}
+
 void writeAbrInfo(const std::string& path, const AbrInfo& info) {
   JsonWriter j;
   j.beginObject();
@@ -238,38 +273,12 @@ void writeAbrInfo(const std::string& path, const AbrInfo& info) {
     j.endObject();
   }
   if (info.hardware) {
-    j.key("hardware").beginObject();
-    j.key("requested").value(info.hardware->requested);
-    j.key("used").value(info.hardware->used);
-    j.key("decoder").value(info.hardware->decoder);
-    j.key("scaler").value(info.hardware->scaler);
-    j.key("encoder").value(info.hardware->encoder);
-    j.key("reason").value(info.hardware->reason);
-    j.endObject();
+    j.key("hardware");
+    writeHardwareJson(j, *info.hardware);
   }
   j.key("renditions").beginArray();
   if (info.renditions) {
-    for (const RenditionResult& r : *info.renditions) {
-      j.beginObject();
-      j.key("name").value(r.name);
-      j.key("playlist").value(r.playlist);
-      j.key("width").value(r.width);
-      j.key("height").value(r.height);
-      j.key("frameRate").value(r.frameRate);
-      j.key("codecs").value(r.codecs);
-      j.key("videoEncoder").value(r.videoEncoder);
-      j.key("videoBitrate").value(r.videoBitrate);
-      j.key("maxBitrate").value(r.maxBitrate);
-      j.key("audioBitrate").value(r.audioBitrate);
-      j.key("bandwidth").value(r.bandwidth);
-      j.key("averageBandwidth").value(r.averageBandwidth);
-      j.key("segments").value(r.segments);
-      j.key("duration").value(r.duration);
-      j.key("bytes").value(r.bytes);
-      j.key("frames").value(r.frames);
-      j.key("klvUnits").value(r.klvPackets);
-      j.endObject();
-    }
+    for (const RenditionResult& r : *info.renditions) writeRenditionJson(j, r);
   }
   j.endArray();
   j.endObject();

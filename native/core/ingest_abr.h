@@ -34,6 +34,13 @@ std::string audioCodecString(const AVCodecParameters* par);
 // RESOLUTION, CODECS and FRAME-RATE. Written to a temporary name and renamed.
 void writeMasterPlaylist(const std::string& path, const std::vector<RenditionResult>& renditions, bool fmp4);
 
+class JsonWriter;
+
+// One rendition and the hardware path as JSON objects: the shapes of abr.json, which the fmv-core
+// command prints too.
+void writeRenditionJson(JsonWriter& j, const RenditionResult& r);
+void writeHardwareJson(JsonWriter& j, const HardwareResult& h);
+
 struct AbrInfo {
   std::string master;
   double segmentSeconds = 4;

@@ -22,6 +22,7 @@
 
 #include "core/cancel.h"
 #include "core/error.h"
+#include "core/ingest_abr.h"
 #include "core/ingest_hw.h"
 #include "core/ingest_json.h"
 #include "core/ingest_pipeline.h"
@@ -275,16 +276,8 @@ void writeResult(fmv::JsonWriter& j, const fmv::IngestResult& r) {
   j.key("ok").value(true);
   j.key("input").value(r.source.url);
   j.key("duration").value(r.duration);
-  j.key("hardware").beginObject();
-  j.key("requested").value(r.hardware.requested);
-  j.key("used").value(r.hardware.used);
-  j.key("reason").value(r.hardware.reason);
-  j.key("fallback").value(r.hardware.fallback);
-  j.key("device").value(r.hardware.device);
-  j.key("decoder").value(r.hardware.decoder);
-  j.key("scaler").value(r.hardware.scaler);
-  j.key("encoder").value(r.hardware.encoder);
-  j.endObject();
+  j.key("hardware");
+  fmv::writeHardwareJson(j, r.hardware);
   j.key("timings").beginObject();
   j.key("openMs").value(r.timings.openMs);
   j.key("transcodeMs").value(r.timings.transcodeMs);
@@ -302,20 +295,7 @@ void writeResult(fmv::JsonWriter& j, const fmv::IngestResult& r) {
   j.key("audioPackets").value(r.counts.audioPackets);
   j.endObject();
   j.key("renditions").beginArray();
-  for (const auto& x : r.renditions) {
-    j.beginObject();
-    j.key("name").value(x.name);
-    j.key("width").value(x.width);
-    j.key("height").value(x.height);
-    j.key("codecs").value(x.codecs);
-    j.key("bandwidth").value(x.bandwidth);
-    j.key("averageBandwidth").value(x.averageBandwidth);
-    j.key("segments").value(x.segments);
-    j.key("duration").value(x.duration);
-    j.key("frames").value(x.frames);
-    j.key("klvUnits").value(x.klvPackets);
-    j.endObject();
-  }
+  for (const auto& x : r.renditions) fmv::writeRenditionJson(j, x);
   j.endArray();
   j.key("warnings").beginArray();
   for (const auto& w : r.warnings) {
