@@ -61,3 +61,24 @@ export function tsRunner(): string {
   if (!existsSync(path) || readFileSync(path, 'utf8') !== text) writeFileSync(path, text);
   return path;
 }
+
+/** The seed example's message sequence (Video Server's success path), with our CPU wording at 159. */
+export const SEED_MESSAGES = [
+  'Starting Ingest',
+  'Probing Video Codec',
+  'Probing Audio',
+  'Probing Video Klv',
+  'Generating Video Stream Info',
+  'Generating Video Info',
+  'Transcoding with GPU',
+  'Extracting KLV Metadata',
+  'Generating HLS Service Files',
+  'Generating Poster Image',
+  'Generating Preview Images',
+  'Generating ABR Info Files',
+  'Removing Temporary Files',
+  'Video Files Created',
+  'Saving To Storage',
+  'Ingest Complete',
+];
+export const SEED_CODES = [117, 154, 155, 156, 157, 158, 159, 160, 161, 174, 182, 162, 163, 205, 206, 118];

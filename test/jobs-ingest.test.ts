@@ -6,28 +6,8 @@ import { JOB_ID_PATTERN } from '../src/jobs/ids.js';
 import type { IngestJobEvent, JobResource } from '../src/jobs/job.js';
 import { JobManager, ingest } from '../src/jobs/manager.js';
 import { syntheticFlight } from '../src/jobs/synthetic-flight.js';
-import { flightClip, freshDir, klvOnlyStream, textFile } from './jobs-fixtures.js';
+import { SEED_CODES, SEED_MESSAGES, flightClip, freshDir, klvOnlyStream, textFile } from './jobs-fixtures.js';
 
-/** The seed example's message sequence (Video Server's success path), with our CPU wording at 159. */
-const SEED_MESSAGES = [
-  'Starting Ingest',
-  'Probing Video Codec',
-  'Probing Audio',
-  'Probing Video Klv',
-  'Generating Video Stream Info',
-  'Generating Video Info',
-  'Transcoding with GPU',
-  'Extracting KLV Metadata',
-  'Generating HLS Service Files',
-  'Generating Poster Image',
-  'Generating Preview Images',
-  'Generating ABR Info Files',
-  'Removing Temporary Files',
-  'Video Files Created',
-  'Saving To Storage',
-  'Ingest Complete',
-];
-const SEED_CODES = [117, 154, 155, 156, 157, 158, 159, 160, 161, 174, 182, 162, 163, 205, 206, 118];
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}';
 
 /** Keys and value types of the seed example, in order. */

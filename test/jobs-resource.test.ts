@@ -4,6 +4,7 @@ import { JOB_ID_PATTERN, layerNameFromFile, newFileId, newJobId, newServiceItemI
 import { IngestJob, interruptedResource, type IngestJobEvent, type JobResource } from '../src/jobs/job.js';
 import { JobManager } from '../src/jobs/manager.js';
 import { STEPS, TRANSCODE_CPU, messageCodeTable, stepByKey } from '../src/jobs/steps.js';
+import { SEED_CODES, SEED_MESSAGES } from './jobs-fixtures.js';
 
 const UUID = '[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}';
 
@@ -49,25 +50,8 @@ describe('ids', () => {
 
 describe('steps', () => {
   it('are the success path of DESIGN.md, in order', () => {
-    expect(STEPS.map((s) => s.code)).toEqual([117, 154, 155, 156, 157, 158, 159, 160, 161, 174, 182, 162, 163, 205, 206, 118]);
-    expect(STEPS.map((s) => s.message)).toEqual([
-      'Starting Ingest',
-      'Probing Video Codec',
-      'Probing Audio',
-      'Probing Video Klv',
-      'Generating Video Stream Info',
-      'Generating Video Info',
-      'Transcoding with GPU',
-      'Extracting KLV Metadata',
-      'Generating HLS Service Files',
-      'Generating Poster Image',
-      'Generating Preview Images',
-      'Generating ABR Info Files',
-      'Removing Temporary Files',
-      'Video Files Created',
-      'Saving To Storage',
-      'Ingest Complete',
-    ]);
+    expect(STEPS.map((s) => s.code)).toEqual(SEED_CODES);
+    expect(STEPS.map((s) => s.message)).toEqual(SEED_MESSAGES);
     expect(STEPS.every((s) => s.origin === 'videoServer')).toBe(true);
     expect(TRANSCODE_CPU).toMatchObject({ code: 1159, message: 'Transcoding with CPU', origin: 'ours' });
     const ours = messageCodeTable().filter((r) => r.origin === 'ours');
