@@ -96,15 +96,24 @@ std::shared_ptr<ThreadJob> ThreadJob::start(Napi::Env env, const char* name, Nap
 }
 
 Napi::Object ThreadJob::handle(Napi::Env env) {
+  using Keep = std::shared_ptr<ThreadJob>;
+  // Each function owns its own reference, released when it is collected: a caller may keep
+  // `cancel` and drop the handle.
+  auto bind = [&](const char* name, Napi::Function::Callback callback) {
+    auto* keep = new Keep(shared_from_this());
+    Napi::Function fn = Napi::Function::New(env, callback, name, keep);
+    fn.AddFinalizer([](Napi::Env, Keep* p) { delete p; }, keep);
+    return fn;
+  };
   Napi::Object h = Napi::Object::New(env);
-  auto* keep = new std::shared_ptr<ThreadJob>(shared_from_this());
-  h.Set("cancel", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-          static_cast<std::shared_ptr<ThreadJob>*>(info.Data())->get()->cancel();
-        }, "cancel", keep));
-  h.Set("ack", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
-          static_cast<std::shared_ptr<ThreadJob>*>(info.Data())->get()->ack();
-        }, "ack", keep));
-  h.Set("_job", Napi::External<std::shared_ptr<ThreadJob>>::New(env, keep, [](Napi::Env, std::shared_ptr<ThreadJob>* p) { delete p; }));
+  h.Set("cancel", bind("cancel", [](const Napi::CallbackInfo& info) -> Napi::Value {
+          static_cast<Keep*>(info.Data())->get()->cancel();
+          return info.Env().Undefined();
+        }));
+  h.Set("ack", bind("ack", [](const Napi::CallbackInfo& info) -> Napi::Value {
+          static_cast<Keep*>(info.Data())->get()->ack();
+          return info.Env().Undefined();
+        }));
   return h;
 }
 
