@@ -109,6 +109,23 @@ describe('bad and damaged inputs', () => {
     expect(result.log.every((l) => !l.includes(' @ 0x'))).toBe(true);
   });
 
+  it('with two damaged ingests at once, each job keeps its own decoder-thread lines', async () => {
+    const data = readFileSync(clip.path);
+    const paths = [0.3, 0.6].map((at, i) => {
+      const start = Math.floor((data.length * at) / 188) * 188;
+      const path = join(dir, `lossy-${i}.ts`);
+      writeFileSync(path, Buffer.concat([data.subarray(0, start), data.subarray(start + 188 * 300)]));
+      return path;
+    });
+    const results = await Promise.all(
+      paths.map((path, i) => startPipeline(path, { outDir: scratchDir(`damaged-concurrent-${i}`), ...fast }).done),
+    );
+    for (const result of results) {
+      expect(result.counts.corruptPackets).toBeGreaterThan(0);
+      expect(result.log.filter((l) => l.startsWith('[h264] ')).length).toBeGreaterThan(0);
+    }
+  });
+
   it('an unsupported stream in a real sample still ingests (KWIVER MPEG-2 + AAC)', async () => {
     const out = scratchDir('damaged-mpeg2');
     const result = await startPipeline(kwiverSample('h264_audio.ts'), { outDir: out, ...fast }).done;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -14,6 +15,9 @@ extern "C" {
 
 namespace fmv {
 
+// Ends a log claim (core/ingest_log.h) before the object's address can be reused.
+void releaseLogsOf(const void* owner) noexcept;
+
 struct InputContextFree {
   void operator()(AVFormatContext* ctx) const { avformat_close_input(&ctx); }
 };
@@ -25,7 +29,10 @@ struct OutputContextFree {
   }
 };
 struct CodecContextFree {
-  void operator()(AVCodecContext* ctx) const { avcodec_free_context(&ctx); }
+  void operator()(AVCodecContext* ctx) const {
+    releaseLogsOf(ctx);
+    avcodec_free_context(&ctx);
+  }
 };
 struct FrameFree {
   void operator()(AVFrame* f) const { av_frame_free(&f); }
@@ -34,7 +41,10 @@ struct PacketFree {
   void operator()(AVPacket* p) const { av_packet_free(&p); }
 };
 struct FilterGraphFree {
-  void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
+  void operator()(AVFilterGraph* g) const {
+    releaseLogsOf(g);
+    avfilter_graph_free(&g);
+  }
 };
 struct FilterInOutFree {
   void operator()(AVFilterInOut* io) const { avfilter_inout_free(&io); }
@@ -67,5 +77,9 @@ using IoContextPtr = std::unique_ptr<AVIOContext, IoContextFree>;
 
 FramePtr makeFrame();
 PacketPtr makePacket();
+// Both claim the log lines their worker threads write for the capture active on this thread.
+// Throw ERR_NO_MEMORY at step when allocation fails.
+CodecContextPtr makeCodecContext(const AVCodec* codec, const char* step, const std::string& what);
+FilterGraphPtr makeFilterGraph(const char* step);
 
 }  // namespace fmv

@@ -1,7 +1,5 @@
 #include "core/error.h"
 
-#include "core/av_holders.h"
-
 extern "C" {
 #include <libavutil/error.h>
 }
@@ -27,17 +25,4 @@ int checkAv(int ret, const char* code, const char* step, const std::string& what
   throw Error(code, step, what + ": " + avErrorText(ret), ret);
 }
 
-}  // namespace fmv
-
-namespace fmv {
-FramePtr makeFrame() {
-  FramePtr f(av_frame_alloc());
-  if (!f) throw Error("ERR_NO_MEMORY", "alloc", "out of memory allocating a frame");
-  return f;
-}
-PacketPtr makePacket() {
-  PacketPtr p(av_packet_alloc());
-  if (!p) throw Error("ERR_NO_MEMORY", "alloc", "out of memory allocating a packet");
-  return p;
-}
 }  // namespace fmv

@@ -41,16 +41,14 @@ AudioPath::AudioPath(const AVStream* stream, int64_t bitrate, bool globalHeader,
 
   const AVCodec* dec = avcodec_find_decoder(in->codec_id);
   if (!dec) throw Error("ERR_DECODER_NOT_FOUND", kStep, std::string("no decoder for audio codec ") + avcodec_get_name(in->codec_id));
-  decoder_.reset(avcodec_alloc_context3(dec));
-  if (!decoder_) throw Error("ERR_NO_MEMORY", kStep, "out of memory");
+  decoder_ = makeCodecContext(dec, kStep, "the audio decoder");
   checkAv(avcodec_parameters_to_context(decoder_.get(), in), "ERR_DECODE", kStep, "cannot configure the audio decoder");
   decoder_->pkt_timebase = stream->time_base;
   checkAv(avcodec_open2(decoder_.get(), dec, nullptr), "ERR_DECODE", kStep, std::string("cannot open the ") + dec->name + " decoder");
 
   const AVCodec* enc = avcodec_find_encoder(AV_CODEC_ID_AAC);
   if (!enc) throw Error("ERR_ENCODER_NOT_FOUND", kStep, "this FFmpeg has no AAC encoder");
-  encoder_.reset(avcodec_alloc_context3(enc));
-  if (!encoder_) throw Error("ERR_NO_MEMORY", kStep, "out of memory");
+  encoder_ = makeCodecContext(enc, kStep, "the AAC encoder");
   const int rate = aacSampleRate(decoder_->sample_rate > 0 ? decoder_->sample_rate : 48000);
   encoder_->sample_rate = rate;
   encoder_->sample_fmt = AV_SAMPLE_FMT_FLTP;

@@ -27,12 +27,6 @@ AVFilterContext* createFilter(AVFilterGraph* g, const char* filterName, const ch
   return ctx;
 }
 
-AVFilterGraph* allocGraph(const char* step) {
-  AVFilterGraph* g = avfilter_graph_alloc();
-  if (!g) throw Error("ERR_NO_MEMORY", step, "out of memory allocating a filter graph");
-  return g;
-}
-
 }  // namespace
 
 VideoFilterInput describeFrame(const AVFrame* frame, AVRational timeBase, AVRational frameRate) {
@@ -56,7 +50,7 @@ bool sameInput(const VideoFilterInput& a, const VideoFilterInput& b) {
 FilterGraph FilterGraph::video(const VideoFilterInput& in, const std::string& description, AVBufferRef* hwDevice, const char* step) {
   FilterGraph fg;
   fg.step_ = step;
-  fg.graph_.reset(allocGraph(step));
+  fg.graph_ = makeFilterGraph(step);
   const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(in.format));
   if (!pix) throw Error("ERR_FILTER", step, "decoded frames have an unknown pixel format");
   std::string args = "video_size=" + std::to_string(in.width) + "x" + std::to_string(in.height) + ":pix_fmt=" + pix +
@@ -78,7 +72,7 @@ FilterGraph FilterGraph::video(const VideoFilterInput& in, const std::string& de
 FilterGraph FilterGraph::audio(const AudioFilterInput& in, const std::string& description, int frameSize, const char* step) {
   FilterGraph fg;
   fg.step_ = step;
-  fg.graph_.reset(allocGraph(step));
+  fg.graph_ = makeFilterGraph(step);
   char layout[128] = {0};
   if (av_channel_layout_describe(&in.layout, layout, sizeof layout) < 0) throw Error("ERR_FILTER", step, "audio has an unusable channel layout");
   const char* fmt = av_get_sample_fmt_name(static_cast<AVSampleFormat>(in.format));

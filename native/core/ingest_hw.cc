@@ -74,8 +74,7 @@ std::vector<PacketPtr> encodeTestStream(AVCodecID id, std::string* error) {
     *error = std::string("no software encoder to make a test stream (") + (name ? name : "?") + ")";
     return packets;
   }
-  CodecContextPtr ctx(avcodec_alloc_context3(codec));
-  if (!ctx) throw Error("ERR_NO_MEMORY", "capabilities", "out of memory");
+  CodecContextPtr ctx = makeCodecContext(codec, "capabilities", "a test codec");
   ctx->width = kTestSize;
   ctx->height = kTestSize;
   ctx->pix_fmt = AV_PIX_FMT_YUV420P;
@@ -124,8 +123,7 @@ bool decodeTest(AVCodecID id, const HwDevice& device, std::string* error) {
   std::vector<PacketPtr> packets = encodeTestStream(id, error);
   if (packets.empty()) return false;
   const AVCodec* codec = avcodec_find_decoder(id);
-  CodecContextPtr ctx(avcodec_alloc_context3(codec));
-  if (!ctx) throw Error("ERR_NO_MEMORY", "capabilities", "out of memory");
+  CodecContextPtr ctx = makeCodecContext(codec, "capabilities", "a test codec");
   ctx->hw_device_ctx = av_buffer_ref(device.ctx.get());
   ctx->opaque = &hwFormat;
   ctx->get_format = pickWanted;
@@ -316,8 +314,7 @@ bool encoderWorks(const std::string& encoderName, const HwDevice* device, std::s
   if (!codec) {
     why = "this FFmpeg was built without " + encoderName;
   } else {
-    CodecContextPtr ctx(avcodec_alloc_context3(codec));
-    if (!ctx) throw Error("ERR_NO_MEMORY", "capabilities", "out of memory");
+    CodecContextPtr ctx = makeCodecContext(codec, "capabilities", "a test encoder");
     ctx->width = kTestSize;
     ctx->height = kTestSize;
     ctx->time_base = AVRational{1, 25};

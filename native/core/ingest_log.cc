@@ -4,8 +4,11 @@
 #include <cstdio>
 #include <mutex>
 #include <set>
+#include <unordered_map>
 
 extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavfilter/avfilter.h>
 #include <libavutil/log.h>
 }
 
@@ -14,9 +17,27 @@ namespace {
 
 thread_local LogCapture* t_capture = nullptr;
 
-// Captures that take the lines of threads without one (see adoptUnroutedLines).
-std::mutex g_adoptersMutex;
+// Captures that take the lines of threads without one (see adoptUnroutedLines), and the FFmpeg
+// objects claimed by a capture (see claimLogsOf). One mutex: held while a line is appended, so a
+// capture cannot be destroyed meanwhile.
+std::mutex g_routesMutex;
 std::set<LogCapture*> g_adopters;
+std::unordered_map<const void*, LogCapture*> g_claims;
+
+// The capture that claimed the object logging, if any. Caller holds g_routesMutex.
+LogCapture* claimantOf(void* avcl) {
+  if (!avcl || g_claims.empty()) return nullptr;
+  auto find = [](const void* key) -> LogCapture* {
+    if (!key) return nullptr;
+    const auto it = g_claims.find(key);
+    return it == g_claims.end() ? nullptr : it->second;
+  };
+  if (LogCapture* c = find(avcl)) return c;
+  const AVClass* cls = *static_cast<const AVClass* const*>(avcl);
+  if (cls == avcodec_get_class()) return find(static_cast<const AVCodecContext*>(avcl)->opaque);
+  if (cls == avfilter_get_class()) return find(static_cast<const AVFilterContext*>(avcl)->graph);
+  return nullptr;
+}
 
 void formatInto(LogCapture* capture, void* avcl, int level, const char* fmt, va_list vl);
 
@@ -24,8 +45,11 @@ void routeLog(void* avcl, int level, const char* fmt, va_list vl) {
   LogCapture* capture = t_capture;
   if (!capture) {
     {
-      // Held while appending, so the capture cannot be destroyed meanwhile.
-      std::lock_guard<std::mutex> lock(g_adoptersMutex);
+      std::lock_guard<std::mutex> lock(g_routesMutex);
+      if (LogCapture* owner = claimantOf(avcl)) {
+        if (level <= owner->maxLevel()) formatInto(owner, avcl, level, fmt, vl);
+        return;
+      }
       if (g_adopters.size() == 1) {
         LogCapture* only = *g_adopters.begin();
         if (level <= only->maxLevel()) formatInto(only, avcl, level, fmt, vl);
@@ -59,15 +83,29 @@ LogCapture::LogCapture(size_t maxLines, int maxLevel) : maxLines_(maxLines), max
 }
 
 LogCapture::~LogCapture() {
-  if (adopting_) {
-    std::lock_guard<std::mutex> lock(g_adoptersMutex);
-    g_adopters.erase(this);
+  {
+    std::lock_guard<std::mutex> lock(g_routesMutex);
+    if (adopting_) g_adopters.erase(this);
+    for (auto it = g_claims.begin(); it != g_claims.end();) it = it->second == this ? g_claims.erase(it) : std::next(it);
   }
   t_capture = previous_;
 }
 
+void claimLogsOf(const void* owner) {
+  LogCapture* capture = t_capture;
+  if (!owner || !capture) return;
+  std::lock_guard<std::mutex> lock(g_routesMutex);
+  g_claims[owner] = capture;
+}
+
+void releaseLogsOf(const void* owner) noexcept {
+  if (!owner) return;
+  std::lock_guard<std::mutex> lock(g_routesMutex);
+  g_claims.erase(owner);
+}
+
 void LogCapture::adoptUnroutedLines() {
-  std::lock_guard<std::mutex> lock(g_adoptersMutex);
+  std::lock_guard<std::mutex> lock(g_routesMutex);
   g_adopters.insert(this);
   adopting_ = true;
 }

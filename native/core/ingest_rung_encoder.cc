@@ -117,8 +117,7 @@ void RungEncoder::open(const AVFrame* first) {
   const std::string& name = settings_.encoder;
   const AVCodec* codec = avcodec_find_encoder_by_name(name.c_str());
   if (!codec) throw Error("ERR_ENCODER_NOT_FOUND", "encode", "this FFmpeg was built without the " + name + " encoder");
-  enc_.reset(avcodec_alloc_context3(codec));
-  if (!enc_) throw Error("ERR_NO_MEMORY", "encode", "out of memory allocating the " + name + " encoder");
+  enc_ = makeCodecContext(codec, "encode", "the " + name + " encoder");
   AVCodecContext* c = enc_.get();
   c->width = graph_->outputWidth();
   c->height = graph_->outputHeight();

@@ -15,17 +15,16 @@ VideoDecoder::VideoDecoder(const AVStream* stream, const HwDevice* device) : fra
   const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
   if (!codec)
     throw Error("ERR_DECODER_NOT_FOUND", "decode", std::string("no decoder for video codec ") + avcodec_get_name(stream->codecpar->codec_id));
-  ctx_.reset(avcodec_alloc_context3(codec));
-  if (!ctx_) throw Error("ERR_NO_MEMORY", "decode", "out of memory allocating the video decoder");
+  ctx_ = makeCodecContext(codec, "decode", "the video decoder");
   checkAv(avcodec_parameters_to_context(ctx_.get(), stream->codecpar), "ERR_DECODE", "decode", "cannot configure the video decoder");
   ctx_->pkt_timebase = stream->time_base;
+  ctx_->opaque = this;
   if (device_) {
     hwFormat_ = hwDecodeFormat(codec->id, device_->type);
     if (hwFormat_ == AV_PIX_FMT_NONE)
       throw Error("ERR_HW_INIT", "hwaccel", device_->name + " cannot decode " + codec->name + " in this FFmpeg build");
     ctx_->hw_device_ctx = av_buffer_ref(device_->ctx.get());
     if (!ctx_->hw_device_ctx) throw Error("ERR_NO_MEMORY", "decode", "out of memory referencing the device");
-    ctx_->opaque = this;
     ctx_->get_format = &VideoDecoder::chooseFormat;
     // VAAPI decodes into a fixed surface pool that the deinterlacer, the rung graphs and encoder
     // lookahead also hold on to. NVDEC copies each picture out into a growing pool instead, and

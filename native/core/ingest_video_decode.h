@@ -7,6 +7,7 @@
 
 #include "core/av_holders.h"
 #include "core/ingest_hw.h"
+#include "core/ingest_log.h"
 
 namespace fmv {
 
@@ -39,6 +40,9 @@ class VideoDecoder {
   static AVPixelFormat chooseFormat(AVCodecContext* ctx, const AVPixelFormat* formats);
   void countError(int ret);
 
+  // opaque is this decoder (chooseFormat finds it there); the claim routes the lines of the
+  // decoder's frame threads, which share that opaque pointer.
+  LogClaim logClaim_{this};
   CodecContextPtr ctx_;
   FramePtr frame_;
   const HwDevice* device_ = nullptr;

@@ -35,8 +35,7 @@ struct FileClose {
 std::vector<uint8_t> encodeJpeg(const AVFrame* frame, int quality, const char* code, const char* step) {
   const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
   if (!codec) throw Error(code, step, "this FFmpeg build has no mjpeg encoder", AVERROR_ENCODER_NOT_FOUND);
-  CodecContextPtr ctx(avcodec_alloc_context3(codec));
-  if (!ctx) throw Error("ERR_NO_MEMORY", step, "out of memory allocating the JPEG encoder");
+  CodecContextPtr ctx = makeCodecContext(codec, step, "the JPEG encoder");
   ctx->width = frame->width;
   ctx->height = frame->height;
   ctx->pix_fmt = AV_PIX_FMT_YUVJ420P;

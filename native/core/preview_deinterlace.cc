@@ -18,8 +18,7 @@ constexpr const char* kStep = "deinterlace";
 }  // namespace
 
 void Deinterlacer::build(const AVFrame* frame) {
-  graph_.reset(avfilter_graph_alloc());
-  if (!graph_) throw Error("ERR_NO_MEMORY", kStep, "out of memory allocating a filter graph");
+  graph_ = makeFilterGraph(kStep);
   // One thread: the graph runs beside the decoder's own threads.
   graph_->nb_threads = 1;
   const char* pix = av_get_pix_fmt_name(static_cast<AVPixelFormat>(frame->format));

@@ -27,8 +27,7 @@ CodecContextPtr openDecoder(const AVStream* st) {
     const AVCodecDescriptor* d = avcodec_descriptor_get(st->codecpar->codec_id);
     throw Error("ERR_DECODER_NOT_FOUND", "decode", std::string("no decoder for video codec ") + (d ? d->name : "unknown"), AVERROR_DECODER_NOT_FOUND);
   }
-  CodecContextPtr ctx(avcodec_alloc_context3(codec));
-  if (!ctx) throw Error("ERR_NO_MEMORY", "decode", "out of memory allocating the video decoder");
+  CodecContextPtr ctx = makeCodecContext(codec, "decode", "the video decoder");
   checkAv(avcodec_parameters_to_context(ctx.get(), st->codecpar), "ERR_DECODE", "decode", "cannot set up the video decoder");
   ctx->pkt_timebase = st->time_base;
   // Slice threads add no frame delay; two cores is plenty for preview-sized work.

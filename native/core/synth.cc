@@ -28,8 +28,7 @@ struct SourceGraph {
 
 SourceGraph makeSourceGraph(const std::string& description, bool audio) {
   SourceGraph g;
-  g.graph.reset(avfilter_graph_alloc());
-  if (!g.graph) throw Error("ERR_NO_MEMORY", kStep, "out of memory creating a filter graph");
+  g.graph = makeFilterGraph(kStep);
   const AVFilter* sinkFilter = avfilter_get_by_name(audio ? "abuffersink" : "buffersink");
   checkAv(avfilter_graph_create_filter(&g.sink, sinkFilter, "out", nullptr, nullptr, g.graph.get()), "ERR_FILTER", kStep, "cannot create sink");
   FilterInOutPtr outputs;
@@ -52,8 +51,7 @@ SourceGraph makeSourceGraph(const std::string& description, bool audio) {
 CodecContextPtr openEncoder(const char* name, AVFormatContext* mux, const std::function<void(AVCodecContext*)>& configure, AVDictionary** opts) {
   const AVCodec* codec = avcodec_find_encoder_by_name(name);
   if (!codec) throw Error("ERR_ENCODER_UNAVAILABLE", kStep, std::string("encoder ") + name + " is not available in this FFmpeg build");
-  CodecContextPtr ctx(avcodec_alloc_context3(codec));
-  if (!ctx) throw Error("ERR_NO_MEMORY", kStep, "out of memory");
+  CodecContextPtr ctx = makeCodecContext(codec, kStep, std::string("the ") + codec->name + " encoder");
   configure(ctx.get());
   if (mux->oformat->flags & AVFMT_GLOBALHEADER) ctx->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
   checkAv(avcodec_open2(ctx.get(), codec, opts), "ERR_ENCODE", kStep, std::string("cannot open encoder ") + name);
