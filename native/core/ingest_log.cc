@@ -1,5 +1,6 @@
 #include "core/ingest_log.h"
 
+#include <atomic>
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
@@ -16,6 +17,10 @@ namespace fmv {
 namespace {
 
 thread_local LogCapture* t_capture = nullptr;
+
+// The least severe level any capture keeps: codecs log debug lines on hot paths, and those return
+// before any lock is taken.
+std::atomic<int> g_widestLevel{AV_LOG_QUIET};
 
 // Captures that take the lines of threads without one (see adoptUnroutedLines), and the FFmpeg
 // objects claimed by a capture (see claimLogsOf). One mutex: held while a line is appended, so a
@@ -44,6 +49,7 @@ void formatInto(LogCapture* capture, void* avcl, int level, const char* fmt, va_
 void routeLog(void* avcl, int level, const char* fmt, va_list vl) {
   LogCapture* capture = t_capture;
   if (!capture) {
+    if (level > g_widestLevel.load(std::memory_order_relaxed) && level > av_log_get_level()) return;
     {
       std::lock_guard<std::mutex> lock(g_routesMutex);
       if (LogCapture* owner = claimantOf(avcl)) {
@@ -79,6 +85,9 @@ void installOnce() {
 
 LogCapture::LogCapture(size_t maxLines, int maxLevel) : maxLines_(maxLines), maxLevel_(maxLevel), previous_(t_capture) {
   installOnce();
+  int widest = g_widestLevel.load();
+  while (maxLevel > widest && !g_widestLevel.compare_exchange_weak(widest, maxLevel)) {
+  }
   t_capture = this;
 }
 
