@@ -79,6 +79,16 @@ describe("hwaccel 'auto'", () => {
     expect(result.hardware.reason).toMatch(/^auto: cpu for a 1080p source; below 2160p/);
   });
 
+  it('keeps a 2160p stream NVDEC cannot decode (H.264 4:2:2) on the CPU without trying the GPU, and says why', async () => {
+    const clip = makeClip(clipsDir, 'uhd422-0.3s', { width: 3840, height: 2160, seconds: 0.3, audio: false, pixFmt: 'yuv422p' });
+    const out = scratchDir('hw-auto-uhd422');
+    const warnings: string[] = [];
+    const result = await startPipeline(clip.path, { outDir: out, requestedResolutions: 'sd', preset: 'ultrafast', previews: false }, { onWarning: (w) => warnings.push(w.code) }).done;
+    expect(result.hardware).toMatchObject({ requested: 'auto', used: 'cpu', fallback: false, encoder: 'libx264' });
+    expect(result.hardware.reason).toBe('auto: cpu for a 2160p source: NVDEC does not decode h264 in yuv422p (it would decode in software on one thread)');
+    expect(warnings).not.toContain('HW_FALLBACK');
+  });
+
   it('tries CUDA for a 2160p source and records the fallback when it cannot run', async () => {
     const clip = makeClip(clipsDir, 'uhd-0.5s', { width: 3840, height: 2160, seconds: 0.5, audio: false });
     const out = scratchDir('hw-auto-uhd');

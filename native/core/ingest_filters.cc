@@ -38,13 +38,13 @@ VideoFilterInput describeFrame(const AVFrame* frame, AVRational timeBase, AVRati
   in.sampleAspect = frame->sample_aspect_ratio.num > 0 ? frame->sample_aspect_ratio : AVRational{1, 1};
   in.frameRate = frameRate;
   in.hwFrames = frame->hw_frames_ctx;
+  in.hwFramesId = frame->hw_frames_ctx ? frame->hw_frames_ctx->data : nullptr;
   return in;
 }
 
 bool sameInput(const VideoFilterInput& a, const VideoFilterInput& b) {
-  const void* fa = a.hwFrames ? a.hwFrames->data : nullptr;
-  const void* fb = b.hwFrames ? b.hwFrames->data : nullptr;
-  return a.width == b.width && a.height == b.height && a.format == b.format && fa == fb;
+  return a.width == b.width && a.height == b.height && a.format == b.format && a.hwFramesId == b.hwFramesId &&
+         av_cmp_q(a.timeBase, b.timeBase) == 0;
 }
 
 FilterGraph FilterGraph::video(const VideoFilterInput& in, const std::string& description, AVBufferRef* hwDevice, const char* step) {

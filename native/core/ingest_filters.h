@@ -20,12 +20,18 @@ struct VideoFilterInput {
   AVRational timeBase{1, 90000};
   AVRational sampleAspect{1, 1};
   AVRational frameRate{0, 1};
-  AVBufferRef* hwFrames = nullptr;  // frames context of device frames (borrowed)
+  // Frames context of device frames, borrowed from the frame described: valid only while that frame
+  // is, which is long enough to build a graph (the graph then holds its own reference).
+  AVBufferRef* hwFrames = nullptr;
+  // Identity of that frames context, for comparison only: never dereferenced. A graph built for it
+  // keeps the context alive, so the address cannot be reused by another pool meanwhile.
+  const void* hwFramesId = nullptr;
 };
 
 // The input description of a decoded frame.
 VideoFilterInput describeFrame(const AVFrame* frame, AVRational timeBase, AVRational frameRate);
-// True when a frame no longer matches the input a graph was built for (size, format, device frames).
+// True while a frame still matches the input a graph was built for (size, format, time base, device
+// frames pool). Reads only values, so a description kept after its frame is gone compares safely.
 bool sameInput(const VideoFilterInput& a, const VideoFilterInput& b);
 
 struct AudioFilterInput {

@@ -14,6 +14,7 @@
 
 extern "C" {
 #include <libavutil/opt.h>
+#include <libavutil/pixdesc.h>
 }
 
 namespace fmv {
@@ -379,6 +380,46 @@ Capabilities capabilities(bool refresh) {
 
 namespace {
 
+struct NvdecSupport {
+  AVCodecID codec;
+  AVPixelFormat formats[8];  // ends at AV_PIX_FMT_NONE
+  int maxWidth;
+  int maxHeight;
+};
+
+// One row per codec: the software formats NVDEC outputs for and the largest coded size.
+const NvdecSupport kNvdecSupport[] = {
+    {AV_CODEC_ID_H264, {AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_NONE}, 4096, 4096},
+    {AV_CODEC_ID_HEVC,
+     {AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUVJ420P, AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV420P12, AV_PIX_FMT_YUV444P, AV_PIX_FMT_YUV444P10,
+      AV_PIX_FMT_YUV444P12, AV_PIX_FMT_NONE},
+     8192, 8192},
+    {AV_CODEC_ID_MPEG2VIDEO, {AV_PIX_FMT_YUV420P, AV_PIX_FMT_NONE}, 4080, 4080},
+    {AV_CODEC_ID_MPEG4, {AV_PIX_FMT_YUV420P, AV_PIX_FMT_NONE}, 2032, 2032},
+    {AV_CODEC_ID_VP9, {AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV420P10, AV_PIX_FMT_YUV420P12, AV_PIX_FMT_NONE}, 8192, 8192},
+    {AV_CODEC_ID_AV1, {AV_PIX_FMT_YUV420P, AV_PIX_FMT_YUV420P10, AV_PIX_FMT_NONE}, 8192, 8192},
+};
+
+}  // namespace
+
+std::string nvdecRefusal(const HwSource& source) {
+  const std::string codec = avcodec_get_name(source.codec);
+  for (const NvdecSupport& row : kNvdecSupport) {
+    if (row.codec != source.codec) continue;
+    if (source.width > row.maxWidth || source.height > row.maxHeight)
+      return "NVDEC decodes " + codec + " up to " + std::to_string(row.maxWidth) + "x" + std::to_string(row.maxHeight) + ", this stream is " +
+             std::to_string(source.width) + "x" + std::to_string(source.height);
+    if (source.pixelFormat < 0) return {};
+    for (const AVPixelFormat* f = row.formats; *f != AV_PIX_FMT_NONE; ++f)
+      if (*f == source.pixelFormat) return {};
+    const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(source.pixelFormat));
+    return "NVDEC does not decode " + codec + " in " + (name ? name : "this pixel format");
+  }
+  return "NVDEC does not decode " + codec;
+}
+
+namespace {
+
 const char* cpuEncoderFor(VideoCodec c) { return c == VideoCodec::Hevc ? "libx265" : "libx264"; }
 
 // NVDEC decode; NVENC when this GPU has it, else the CPU encoder (recorded as a fallback).
@@ -449,6 +490,10 @@ HwPlan planHardware(const IngestJob& job, const HwSource& source) {
   if (source.height < kAutoGpuMinHeight) {
     plan.reason = "auto: cpu for a " + size +
                   " source; below 2160p the CPU ladder measured faster than NVDEC + scale_cuda (0.69x at 1080p on an H200), so no GPU was tried";
+    return plan;
+  }
+  if (const std::string why = nvdecRefusal(source); !why.empty()) {
+    plan.reason = "auto: cpu for a " + size + " source: " + why + " (it would decode in software on one thread)";
     return plan;
   }
   try {

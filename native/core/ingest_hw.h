@@ -71,10 +71,17 @@ struct HwSource {
   AVCodecID codec = AV_CODEC_ID_NONE;
   int width = 0;
   int height = 0;
+  int pixelFormat = -1;  // AVPixelFormat of the coded stream; -1 when the demuxer did not say
 };
 
+// Why NVDEC would refuse this stream ("" when it takes it): codecs, chroma layouts, bit depths and
+// sizes from NVIDIA's decoder support matrix (Turing and later). A refused stream would decode in
+// software on one thread, since the device decoder is opened without frame threads.
+std::string nvdecRefusal(const HwSource& source);
+
 // Chooses the path of one job. Explicit cuda/vaapi that cannot run throws ERR_HW_INIT; auto
-// chooses from measurements (below 2160p the CPU path was faster) and records why.
+// chooses from measurements (below 2160p the CPU path was faster) and the stream (nvdecRefusal),
+// and records why.
 HwPlan planHardware(const IngestJob& job, const HwSource& source);
 
 // Source height from which 'auto' tries CUDA: on the H200 the NVDEC + scale_cuda ladder won only at

@@ -193,6 +193,7 @@ void IngestRun::plan() {
   hs.codec = video_->codecpar->codec_id;
   hs.width = v.width;
   hs.height = v.height;
+  hs.pixelFormat = video_->codecpar->format;
   hw_ = planHardware(job_, hs);
   result_.hardware.requested = hw_.requested;
   result_.hardware.used = hw_.used;
@@ -306,7 +307,10 @@ std::string IngestRun::prepDescription(const AVFrame* frame) const {
   std::string d;
   auto add = [&d](const std::string& f) { d += (d.empty() ? "" : ",") + f; };
   if (frame->format == AV_PIX_FMT_CUDA) {
-    if (interlaced_) add("yadif_cuda=mode=send_frame:parity=auto:deint=interlaced");
+    // yadif_cuda passes progressive-flagged frames through as clones from the decoder's pool, so a
+    // mixed stream would alternate between two pools (hwdownload accepts only one, and each switch
+    // would rebuild the rung graphs): a copy through scale_cuda puts every frame in one pool.
+    if (interlaced_) add("yadif_cuda=mode=send_frame:parity=auto:deint=interlaced,scale_cuda=passthrough=0");
     if (!hw_.scaleOnDevice) {
       const auto* fc = reinterpret_cast<const AVHWFramesContext*>(frame->hw_frames_ctx->data);
       add(std::string("hwdownload,format=") + av_get_pix_fmt_name(fc->sw_format));
@@ -398,6 +402,7 @@ void IngestRun::configurePrep(const AVFrame* frame, const VideoFilterInput& in) 
     prep_.reset();
   }
   prepInput_ = in;
+  prepInput_.hwFrames = nullptr;  // borrowed from this frame; only the identity is compared later
   prepConfigured_ = true;
   const std::string d = prepDescription(frame);
   if (!d.empty()) prep_ = std::make_unique<FilterGraph>(FilterGraph::video(in, d, hw_.device ? hw_.device->ctx.get() : nullptr, "decode"));

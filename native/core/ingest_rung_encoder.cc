@@ -71,6 +71,7 @@ void RungEncoder::encode(const AVFrame* frame, const VideoFilterInput& input, co
       drainGraph(onOpen, onPacket, tap);
     }
     graphInput_ = input;
+    graphInput_.hwFrames = nullptr;  // borrowed from this frame; only the identity is compared later
     filter_ = describeFilter(input);
     graph_ = std::make_unique<FilterGraph>(FilterGraph::video(input, filter_, settings_.hwDevice, "encode"));
   }
