@@ -148,7 +148,8 @@ bool decodeTest(AVCodecID id, const HwDevice& device, std::string* error) {
 
 bool scaleTest(const HwDevice& device, std::string* error) {
   std::string chain;
-  if (device.type == AV_HWDEVICE_TYPE_CUDA) chain = "hwupload_cuda,scale_cuda=128:72,hwdownload,format=yuv420p";
+  // hwupload (not hwupload_cuda, which opens its own context on GPU 0) uploads to the device probed.
+  if (device.type == AV_HWDEVICE_TYPE_CUDA) chain = "hwupload,scale_cuda=128:72,hwdownload,format=yuv420p";
   else if (device.type == AV_HWDEVICE_TYPE_VAAPI) chain = "format=nv12,hwupload,scale_vaapi=w=128:h=72,hwdownload,format=nv12";
   else return false;
   LogCapture log(16);
