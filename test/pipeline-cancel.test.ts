@@ -1,6 +1,7 @@
 // Cancellation and timeouts reach the native loop: a cancelled job stops within a second and
 // leaves nothing in its scratch directory.
-import { readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startPipeline } from '../src/pipeline.js';
 import { clipsDir, makeClip, scratchDir } from './pipeline-fixtures.mjs';
@@ -66,4 +67,40 @@ describe('cancel and timeout', () => {
     const err = await startPipeline('/no/such/file.ts', { outDir: out }).done.catch((e: Error) => e);
     expect(err.stack).toMatch(/pipeline-cancel\.test\.ts/);
   });
+
+  it('an output directory that already holds an ingest is refused and left exactly as it was', async () => {
+    const out = scratchDir('outputs-taken');
+    writeFileSync(join(out, 'notes.txt'), 'kept');
+    const first = await startPipeline(clip.path, { outDir: out, requestedResolutions: 'sd', preset: 'ultrafast' }).done;
+    // Only what the ingest wrote is listed: the file that was there stays out of it.
+    expect(first.files).not.toContain('notes.txt');
+    expect(first.files).toContain('ABR.m3u8');
+    const before = new Map(readdirSync(out, { recursive: true, encoding: 'utf8' }).map((f) => [f, safeRead(join(out, f))]));
+    const err = await startPipeline(clip.path, { outDir: out, requestedResolutions: 'sd', preset: 'ultrafast' }).done.catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'MediaError', code: 'ERR_OUTPUT_EXISTS', step: 'output' });
+    expect((err as Error).message).toMatch(/480p already exists/);
+    const after = new Map(readdirSync(out, { recursive: true, encoding: 'utf8' }).map((f) => [f, safeRead(join(out, f))]));
+    expect(after).toEqual(before);
+  });
+
+  it('a cancelled job removes only what it wrote, not what was in its directory', async () => {
+    const out = scratchDir('outputs-shared');
+    writeFileSync(join(out, 'notes.txt'), 'kept');
+    const ac = new AbortController();
+    const run = startPipeline(clip.path, { outDir: out, signal: ac.signal, requestedResolutions: 'sd', preset: 'ultrafast' }, {
+      onProgress: (p) => {
+        if (p.outTime > 1.2) ac.abort();
+      },
+    });
+    await expect(run.done).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
 });
+
+function safeRead(path: string): string {
+  try {
+    return readFileSync(path).toString('base64');
+  } catch {
+    return '<dir>';
+  }
+}

@@ -273,6 +273,10 @@ void IngestRun::makeRungs() {
   hs.segmentSeconds = job_.segmentSeconds;
   hs.format = job_.segmentFormat;
   hs.liveWindowSegments = job_.liveWindowSegments;
+  // Every name the ladder writes is claimed before anything is written.
+  for (const Rung& r : ladder.rungs) guard_.claim(r.name);
+  guard_.claim("ABR.m3u8");
+  guard_.claim("abr.json");
   for (const Rung& r : ladder.rungs) {
     rungs_.push_back(std::make_unique<RungEncoder>(r, es, segments_));
     muxers_.push_back(std::make_unique<RenditionMuxer>(job_.outDir, r.name, hs, cancel_));
@@ -294,6 +298,10 @@ void IngestRun::makePreviews() {
   if (!job_.previews) return;
   PreviewOptions po = job_.previewOptions;
   po.outDir = job_.outDir;
+  guard_.claim(po.posterName);
+  if (po.thumbnails)
+    for (const char* name : {"thumbnails.vtt", "sprite.jpg", "sprite_*"}) guard_.claim(name);
+  if (po.thumbnails && po.writeThumbnails) guard_.claim("thumbs");
   if (po.displayAspectRatio.num <= 0) {
     const Rational dar = result_.source.video->displayAspectRatio;
     po.displayAspectRatio = AVRational{dar.num, dar.den};
