@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MediaError } from '../src/errors.js';
 import { startPipeline } from '../src/pipeline.js';
+import { probe } from '../src/probe.js';
 import { clipsDir, decodeErrors, ffmpeg, kwiverSample, makeClip, scratchDir } from './pipeline-fixtures.mjs';
 
 const fast = { preset: 'ultrafast', requestedResolutions: 'sd', previews: false } as const;
@@ -124,6 +125,27 @@ describe('bad and damaged inputs', () => {
       expect(result.counts.corruptPackets).toBeGreaterThan(0);
       expect(result.log.filter((l) => l.startsWith('[h264] ')).length).toBeGreaterThan(0);
     }
+  });
+
+  it("an ingest's log holds only its own lines while other work in the process logs", async () => {
+    // Damage right at the start, so that every probe of this file logs "Packet corrupt".
+    const data = readFileSync(clip.path);
+    const damaged = join(dir, 'damaged-head.ts');
+    writeFileSync(damaged, Buffer.concat([data.subarray(0, 188 * 40), data.subarray(188 * 140)]));
+    const run = startPipeline(clip.path, { outDir: scratchDir('damaged-neighbour'), ...fast });
+    let probing = true;
+    const probes = (async () => {
+      let n = 0;
+      while (probing) {
+        await probe(damaged).catch(() => undefined);
+        n++;
+      }
+      return n;
+    })();
+    const result = await run.done.finally(() => (probing = false));
+    expect(await probes).toBeGreaterThan(0);
+    expect(result.counts.corruptPackets).toBe(0);
+    expect(result.log.filter((l) => /corrupt/i.test(l))).toEqual([]);
   });
 
   it('an unsupported stream in a real sample still ingests (KWIVER MPEG-2 + AAC)', async () => {

@@ -4,7 +4,6 @@
 #include <cstdarg>
 #include <cstdio>
 #include <mutex>
-#include <set>
 #include <unordered_map>
 
 extern "C" {
@@ -22,20 +21,26 @@ thread_local LogCapture* t_capture = nullptr;
 // before any lock is taken.
 std::atomic<int> g_widestLevel{AV_LOG_QUIET};
 
-// Captures that take the lines of threads without one (see adoptUnroutedLines), and the FFmpeg
-// objects claimed by a capture (see claimLogsOf). One mutex: held while a line is appended, so a
-// capture cannot be destroyed meanwhile.
-std::mutex g_routesMutex;
-std::set<LogCapture*> g_adopters;
-std::unordered_map<const void*, LogCapture*> g_claims;
+// The FFmpeg objects claimed by a capture (see claimLogsOf). The mutex is held while a line is
+// appended, so the capture cannot be destroyed meanwhile. Never destroyed: codec threads may still
+// log while static objects are torn down at process exit.
+struct Routes {
+  std::mutex mutex;
+  std::unordered_map<const void*, LogCapture*> claims;
+};
+Routes& routes() {
+  static Routes* r = new Routes();
+  return *r;
+}
 
-// The capture that claimed the object logging, if any. Caller holds g_routesMutex.
+// The capture that claimed the object logging, if any. Caller holds routes().mutex.
 LogCapture* claimantOf(void* avcl) {
-  if (!avcl || g_claims.empty()) return nullptr;
-  auto find = [](const void* key) -> LogCapture* {
+  auto& claims = routes().claims;
+  if (!avcl || claims.empty()) return nullptr;
+  auto find = [&claims](const void* key) -> LogCapture* {
     if (!key) return nullptr;
-    const auto it = g_claims.find(key);
-    return it == g_claims.end() ? nullptr : it->second;
+    const auto it = claims.find(key);
+    return it == claims.end() ? nullptr : it->second;
   };
   if (LogCapture* c = find(avcl)) return c;
   const AVClass* cls = *static_cast<const AVClass* const*>(avcl);
@@ -46,27 +51,26 @@ LogCapture* claimantOf(void* avcl) {
 
 void formatInto(LogCapture* capture, void* avcl, int level, const char* fmt, va_list vl);
 
-void routeLog(void* avcl, int level, const char* fmt, va_list vl) {
-  LogCapture* capture = t_capture;
-  if (!capture) {
-    if (level > g_widestLevel.load(std::memory_order_relaxed) && level > av_log_get_level()) return;
-    {
-      std::lock_guard<std::mutex> lock(g_routesMutex);
-      if (LogCapture* owner = claimantOf(avcl)) {
-        if (level <= owner->maxLevel()) formatInto(owner, avcl, level, fmt, vl);
-        return;
+// Called from FFmpeg's C code: nothing may escape (a line lost to bad_alloc is dropped).
+void routeLog(void* avcl, int level, const char* fmt, va_list vl) noexcept {
+  try {
+    LogCapture* capture = t_capture;
+    if (!capture) {
+      if (level > g_widestLevel.load(std::memory_order_relaxed) && level > av_log_get_level()) return;
+      {
+        std::lock_guard<std::mutex> lock(routes().mutex);
+        if (LogCapture* owner = claimantOf(avcl)) {
+          if (level <= owner->maxLevel()) formatInto(owner, avcl, level, fmt, vl);
+          return;
+        }
       }
-      if (g_adopters.size() == 1) {
-        LogCapture* only = *g_adopters.begin();
-        if (level <= only->maxLevel()) formatInto(only, avcl, level, fmt, vl);
-        return;
-      }
+      av_log_default_callback(avcl, level, fmt, vl);
+      return;
     }
-    av_log_default_callback(avcl, level, fmt, vl);
-    return;
+    if (level > capture->maxLevel()) return;
+    formatInto(capture, avcl, level, fmt, vl);
+  } catch (...) {
   }
-  if (level > capture->maxLevel()) return;
-  formatInto(capture, avcl, level, fmt, vl);
 }
 
 void formatInto(LogCapture* capture, void* avcl, int level, const char* fmt, va_list vl) {
@@ -93,9 +97,9 @@ LogCapture::LogCapture(size_t maxLines, int maxLevel) : maxLines_(maxLines), max
 
 LogCapture::~LogCapture() {
   {
-    std::lock_guard<std::mutex> lock(g_routesMutex);
-    if (adopting_) g_adopters.erase(this);
-    for (auto it = g_claims.begin(); it != g_claims.end();) it = it->second == this ? g_claims.erase(it) : std::next(it);
+    std::lock_guard<std::mutex> lock(routes().mutex);
+    auto& claims = routes().claims;
+    for (auto it = claims.begin(); it != claims.end();) it = it->second == this ? claims.erase(it) : std::next(it);
   }
   t_capture = previous_;
 }
@@ -103,20 +107,14 @@ LogCapture::~LogCapture() {
 void claimLogsOf(const void* owner) {
   LogCapture* capture = t_capture;
   if (!owner || !capture) return;
-  std::lock_guard<std::mutex> lock(g_routesMutex);
-  g_claims[owner] = capture;
+  std::lock_guard<std::mutex> lock(routes().mutex);
+  routes().claims[owner] = capture;
 }
 
 void releaseLogsOf(const void* owner) noexcept {
   if (!owner) return;
-  std::lock_guard<std::mutex> lock(g_routesMutex);
-  g_claims.erase(owner);
-}
-
-void LogCapture::adoptUnroutedLines() {
-  std::lock_guard<std::mutex> lock(g_routesMutex);
-  g_adopters.insert(this);
-  adopting_ = true;
+  std::lock_guard<std::mutex> lock(routes().mutex);
+  routes().claims.erase(owner);
 }
 
 void LogCapture::appendFormatted(void* avcl, int level, const char* fmt, va_list vl) {

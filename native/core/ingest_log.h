@@ -31,9 +31,6 @@ class LogCapture {
   // Formats one av_log call; a line FFmpeg builds from several calls is appended once complete.
   void appendFormatted(void* avcl, int level, const char* fmt, va_list vl);
 
-  // Also take the lines of threads that have no capture and whose FFmpeg object has no claim,
-  // while this is the only capture doing so in the process.
-  void adoptUnroutedLines();
   int maxLevel() const { return maxLevel_; }
 
  private:
@@ -43,7 +40,6 @@ class LogCapture {
   std::deque<std::string> lines_;
   std::string lastError_;
   LogCapture* previous_;
-  bool adopting_ = false;
   std::string pending_;
   int printPrefix_ = 1;
 };

@@ -75,9 +75,7 @@ struct QueuedPacket {
 class IngestRun {
  public:
   IngestRun(const IngestJob& job, IngestObserver& observer, CancelToken& cancel)
-      : job_(job), observer_(observer), cancel_(cancel), guard_(job.outDir), log_(64), started_(Clock::now()), lastTick_(started_) {
-    log_.adoptUnroutedLines();
-  }
+      : job_(job), observer_(observer), cancel_(cancel), guard_(job.outDir), log_(64), started_(Clock::now()), lastTick_(started_) {}
 
   IngestResult run();
   // The error with FFmpeg's own explanation added when it logged one ("Malformed AAC bitstream").
