@@ -1,8 +1,17 @@
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { kwiver, repoRoot } from './helpers/paths.js';
+import { kwiver, repoRoot, scratch } from './helpers/paths.js';
+
+/** A FIFO that nobody writes to: opening it for reading would block forever in open(2). */
+function fifo(name: string): string {
+  const path = join(scratch('lifecycle'), name);
+  rmSync(path, { force: true });
+  execFileSync('mkfifo', [path]);
+  return path;
+}
 
 const dist = (name: string) => join(repoRoot, 'dist', name);
 
@@ -43,6 +52,57 @@ describe('the addon across environments', () => {
     const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 30_000 });
     expect(r.signal).toBeNull();
     expect(r.status).toBe(0);
+  });
+
+  it('a probe stalled on an input that never delivers ends at its timeout, and does not hold up exit', async () => {
+    const { probe } = await import('../src/index.js');
+    const path = fifo('no-writer-timeout');
+    const started = performance.now();
+    await expect(probe(path, { timeoutMs: 300 })).rejects.toMatchObject({ name: 'MediaError', code: 'ERR_TIMEOUT', step: 'open' });
+    expect(performance.now() - started).toBeLessThan(2000);
+    // Without a timeout, process.exit() still exits at once: the stalled job is cancelled and joined.
+    const script = `
+      import(${JSON.stringify(dist('index.js'))}).then((m) => {
+        m.probe(${JSON.stringify(fifo('no-writer-exit'))}).catch(() => {});
+        m.generatePreviews(${JSON.stringify(fifo('no-writer-exit-2'))}, { outDir: ${JSON.stringify(scratch('lifecycle-previews'))} }).catch(() => {});
+        setTimeout(() => process.exit(0), 100);
+      });`;
+    const r = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.signal).toBeNull();
+    expect(r.status).toBe(0);
+  });
+
+  it('a FIFO input is read once a writer connects', async () => {
+    const { probe } = await import('../src/index.js');
+    const path = fifo('with-writer');
+    const writer = spawn('sh', ['-c', `sleep 0.3; cat ${JSON.stringify(kwiver('h264_klv.ts'))} > ${JSON.stringify(path)}`]);
+    const written = new Promise((resolve) => writer.on('close', resolve));
+    const info = await probe(path, { timeoutMs: 10_000 });
+    expect(info.klv).toHaveLength(1);
+    expect(await written).toBe(0);
+  });
+
+  it('a worker terminated while its probe waits on a stalled input ends promptly', async () => {
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      import(${JSON.stringify(dist('index.js'))}).then((m) => {
+        m.probe(${JSON.stringify(fifo('no-writer-worker'))}).catch(() => {});
+        parentPort.postMessage('running');
+      });`;
+    const worker = new Worker(code, { eval: true });
+    await new Promise<void>((resolve, reject) => {
+      worker.on('message', () => resolve());
+      worker.on('error', reject);
+    });
+    const started = performance.now();
+    await worker.terminate();
+    expect(performance.now() - started).toBeLessThan(3000);
+  });
+
+  it('a KLV stream nobody reads still ends at its timeout', async () => {
+    const { KlvUnitStream } = await import('../src/index.js');
+    const stream = new KlvUnitStream(kwiver('aphill_short.ts'), { batchSize: 1, timeoutMs: 500 });
+    await expect(stream.stats).rejects.toMatchObject({ code: 'ERR_TIMEOUT' });
   });
 
   it('an addon that cannot be loaded explains which file and how to fix it', () => {

@@ -17,7 +17,7 @@
 #include "binding/addon_state.h"
 #include "binding/convert.h"
 #include "binding/probe_binding.h"
-#include "binding/promise_worker.h"
+#include "binding/thread_job.h"
 #include "binding/registry.h"
 #include "core/cancel.h"
 #include "core/error.h"
@@ -498,11 +498,8 @@ Napi::Value Ingest(const Napi::CallbackInfo& info) {
 
 Napi::Value Capabilities(const Napi::CallbackInfo& info) {
   const bool refresh = info.Length() > 0 && info[0].IsBoolean() && info[0].As<Napi::Boolean>().Value();
-  auto* worker = new PromiseWorker<fmv::Capabilities>(
-      info.Env(), "fmv-ingest:capabilities", [refresh]() { return fmv::capabilities(refresh); }, capabilitiesToJs);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
+  return startPromiseJob<fmv::Capabilities>(
+      info.Env(), "fmv-ingest:capabilities", [refresh](fmv::CancelToken&) { return fmv::capabilities(refresh); }, capabilitiesToJs);
 }
 
 static const ExportFunction kIngest("ingest", Ingest);

@@ -3,7 +3,7 @@
 
 #include "binding/convert.h"
 #include "binding/probe_binding.h"
-#include "binding/promise_worker.h"
+#include "binding/thread_job.h"
 #include "binding/registry.h"
 #include "core/preview_job.h"
 
@@ -36,21 +36,16 @@ Napi::Value Previews(const Napi::CallbackInfo& info) {
   Napi::Object o = info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
   const fmv::PreviewJobOptions options = readPreviewJobOptions(o);
   const int64_t timeoutMs = optInt(o, "timeoutMs", 0);
-  // Shared by the worker and the cancel function; whichever lives longer frees it.
-  auto cancel = std::make_shared<fmv::CancelToken>();
-  cancel->setTimeoutMs(timeoutMs);
-
-  auto* worker = new PromiseWorker<fmv::PreviewJobResult>(
-      env, "fmv-ingest:previews", [url, options, cancel]() { return fmv::runPreviewJob(url, options, *cancel); }, previewResultToJs);
-  Napi::Object handle = Napi::Object::New(env);
-  handle.Set("promise", worker->promise());
-  handle.Set("cancel", Napi::Function::New(
-                           env, [cancel](const Napi::CallbackInfo& ci) -> Napi::Value {
-                             cancel->cancel();
-                             return ci.Env().Undefined();
-                           },
-                           "cancel"));
-  worker->Queue();
+  std::shared_ptr<ThreadJob> job;
+  Napi::Promise promise = startPromiseJob<fmv::PreviewJobResult>(
+      env, "fmv-ingest:previews",
+      [url, options, timeoutMs](fmv::CancelToken& cancel) {
+        cancel.setTimeoutMs(timeoutMs);
+        return fmv::runPreviewJob(url, options, cancel);
+      },
+      previewResultToJs, &job);
+  Napi::Object handle = job->handle(env);
+  handle.Set("promise", promise);
   return handle;
 }
 

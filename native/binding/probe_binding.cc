@@ -4,7 +4,7 @@
 #include <memory>
 
 #include "binding/convert.h"
-#include "binding/promise_worker.h"
+#include "binding/thread_job.h"
 #include "binding/registry.h"
 #include "core/probe.h"
 
@@ -114,17 +114,13 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
   options.requireVideo = optBool(o, "requireVideo", true);
   const int64_t timeoutMs = optInt(o, "timeoutMs", 0);
 
-  auto* worker = new PromiseWorker<fmv::ProbeResult>(
+  return startPromiseJob<fmv::ProbeResult>(
       env, "fmv-ingest:probe",
-      [url, options, timeoutMs]() {
-        fmv::CancelToken cancel;
+      [url, options, timeoutMs](fmv::CancelToken& cancel) {
         cancel.setTimeoutMs(timeoutMs);
         return fmv::probe(url, options, cancel);
       },
       probeResultToJs);
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
 }
 
 static const ExportFunction kProbe("probe", Probe);

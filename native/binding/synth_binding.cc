@@ -1,6 +1,6 @@
 // synthesize(options) → Promise<{videoFrames, audioFrames, klvUnits, bytes}>
 #include "binding/addon_state.h"
-#include "binding/promise_worker.h"
+#include "binding/thread_job.h"
 #include "binding/registry.h"
 #include "core/synth.h"
 
@@ -35,12 +35,8 @@ Napi::Value Synthesize(const Napi::CallbackInfo& info) {
       options.klv.push_back({optNumber(u, "seconds", 0), std::vector<uint8_t>(data.Data(), data.Data() + data.Length())});
     }
   }
-  auto* worker = new PromiseWorker<fmv::SynthResult>(
-      env, "fmv-ingest:synthesize",
-      [options]() {
-        fmv::CancelToken cancel;
-        return fmv::synthesizeClip(options, cancel);
-      },
+  return startPromiseJob<fmv::SynthResult>(
+      env, "fmv-ingest:synthesize", [options](fmv::CancelToken& cancel) { return fmv::synthesizeClip(options, cancel); },
       [](Napi::Env env, const fmv::SynthResult& r) {
         Napi::Object out = Napi::Object::New(env);
         out.Set("videoFrames", static_cast<double>(r.videoFrames));
@@ -49,9 +45,6 @@ Napi::Value Synthesize(const Napi::CallbackInfo& info) {
         out.Set("bytes", static_cast<double>(r.bytes));
         return out;
       });
-  Napi::Promise promise = worker->promise();
-  worker->Queue();
-  return promise;
 }
 
 static const ExportFunction kSynthesize("synthesize", Synthesize);

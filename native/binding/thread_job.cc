@@ -1,12 +1,14 @@
 #include "binding/thread_job.h"
 
-#include "binding/addon_state.h"
+#include <chrono>
+#include <cstdlib>
+#include <vector>
 
 namespace fmv::binding {
 namespace {
 
 // Jobs still running per environment, cancelled and joined when the environment goes away
-// (worker_threads termination, process exit).
+// (worker_threads termination).
 struct RunningJobs {
   std::mutex mutex;
   std::set<std::shared_ptr<ThreadJob>> jobs;
@@ -29,6 +31,32 @@ RunningJobs& runningJobsOf(Napi::Env env) {
     });
   }
   return *static_cast<RunningJobs*>(state.runningJobs);
+}
+
+// Every running job of the process. process.exit() on the main thread runs no environment cleanup
+// hooks: an atexit handler cancels and joins the jobs before static objects go away. Never
+// destroyed, since job threads may still reach it during exit.
+struct AllJobs {
+  std::mutex mutex;
+  std::set<std::shared_ptr<ThreadJob>> jobs;
+  bool exiting = false;
+};
+
+AllJobs& allJobs() {
+  static AllJobs* all = new AllJobs();
+  return *all;
+}
+
+void stopAllAtExit() {
+  std::vector<std::shared_ptr<ThreadJob>> jobs;
+  {
+    AllJobs& all = allJobs();
+    std::lock_guard<std::mutex> lock(all.mutex);
+    all.exiting = true;
+    jobs.assign(all.jobs.begin(), all.jobs.end());
+  }
+  for (const auto& job : jobs) job->cancel();
+  for (const auto& job : jobs) job->join();
 }
 
 }  // namespace
@@ -54,44 +82,77 @@ void ThreadJob::ack() {
 bool ThreadJob::deliver(Delivery delivery, bool flowControlled) {
   if (flowControlled) {
     std::unique_lock<std::mutex> lock(mutex_);
-    credits_.wait(lock, [&] { return inFlight_ < maxInFlight_ || cancel_.stopRequested(); });
+    // Woken by ack() and cancel(); the periodic wake-up notices a timeout, which nothing signals.
+    while (!(inFlight_ < maxInFlight_ || cancel_.stopRequested())) credits_.wait_for(lock, std::chrono::milliseconds(100));
     if (cancel_.stopRequested()) return false;
     ++inFlight_;
   }
   auto* boxed = new Delivery(std::move(delivery));
-  const napi_status status = tsfn_.NonBlockingCall(boxed, [](Napi::Env env, Napi::Function onEvent, Delivery* d) {
-    std::unique_ptr<Delivery> owned(d);
-    if (env == nullptr || onEvent.IsEmpty()) return;  // the environment is going away
-    (*owned)(env, onEvent);
-  });
-  if (status != napi_ok) {
+  if (channel_.NonBlockingCall(boxed) != napi_ok) {
     delete boxed;
     return false;
   }
   return true;
 }
 
+// Runs on the JS thread, or with a null env while the environment goes away: either way the
+// delivery is freed here.
+void ThreadJob::callJs(Napi::Env env, Napi::Function onEvent, std::nullptr_t*, Delivery* delivery) {
+  std::unique_ptr<Delivery> owned(delivery);
+  if (env == nullptr || onEvent.IsEmpty()) return;
+  try {
+    (*owned)(env, onEvent);
+  } catch (const Napi::Error& e) {
+    // A throwing event handler: reported as an uncaught exception, as from any callback.
+    e.ThrowAsJavaScriptException();
+  }
+}
+
 std::shared_ptr<ThreadJob> ThreadJob::start(Napi::Env env, const char* name, Napi::Function onEvent, size_t maxInFlight, Body body) {
   std::shared_ptr<ThreadJob> job(new ThreadJob());
   job->maxInFlight_ = maxInFlight;
-  job->tsfn_ = Napi::ThreadSafeFunction::New(env, onEvent, name, 0, 1);
+  job->channel_ = Channel::New(env, onEvent, name, 0, 1);
   RunningJobs& running = runningJobsOf(env);
   RunningJobs* runningPtr = &running;
+  {
+    static std::once_flag atExit;
+    std::call_once(atExit, [] { std::atexit(stopAllAtExit); });
+    AllJobs& all = allJobs();
+    std::lock_guard<std::mutex> lock(all.mutex);
+    all.jobs.insert(job);
+  }
   // Held until thread_ is assigned: the thread may finish before std::thread's constructor returns,
   // and its last step (detaching itself) needs thread_ to be set.
   std::lock_guard<std::mutex> lock(running.mutex);
   running.jobs.insert(job);
-  job->thread_ = std::thread([job, body = std::move(body), runningPtr]() {
-    body(*job);
-    job->tsfn_.Release();
-    std::lock_guard<std::mutex> lock(runningPtr->mutex);
-    auto it = runningPtr->jobs.find(job);
-    // Not in the list: the environment is tearing down and joins this thread itself.
-    if (it != runningPtr->jobs.end()) {
-      job->thread_.detach();
-      runningPtr->jobs.erase(it);
+  try {
+    job->thread_ = std::thread([job, body = std::move(body), runningPtr]() {
+      body(*job);
+      job->channel_.Release();
+      {
+        AllJobs& all = allJobs();
+        std::lock_guard<std::mutex> lock(all.mutex);
+        all.jobs.erase(job);
+        if (all.exiting) return;  // the exit handler joins this thread
+      }
+      std::lock_guard<std::mutex> lock(runningPtr->mutex);
+      auto it = runningPtr->jobs.find(job);
+      // Not in the list: the environment is tearing down and joins this thread itself.
+      if (it != runningPtr->jobs.end()) {
+        job->thread_.detach();
+        runningPtr->jobs.erase(it);
+      }
+    });
+  } catch (const std::system_error& e) {
+    running.jobs.erase(job);
+    {
+      AllJobs& all = allJobs();
+      std::lock_guard<std::mutex> allLock(all.mutex);
+      all.jobs.erase(job);
     }
-  });
+    job->channel_.Abort();
+    throw Napi::Error::New(env, std::string("cannot start a native thread: ") + e.what());
+  }
   return job;
 }
 

@@ -1,6 +1,9 @@
 #include "core/input.h"
 
+#include <fcntl.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <cerrno>
@@ -22,7 +25,46 @@ constexpr int64_t kTapLimit = 16 * 1024 * 1024;
 
 std::string localPathOf(const std::string& url) { return url.rfind("file:", 0) == 0 ? url.substr(5) : url; }
 
-void checkLocalPath(const std::string& url) {
+// A file descriptor closed when it goes out of scope.
+class ScopedFd {
+ public:
+  explicit ScopedFd(int fd = -1) : fd_(fd) {}
+  ~ScopedFd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  ScopedFd(ScopedFd&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  ScopedFd& operator=(ScopedFd&&) = delete;
+
+ private:
+  int fd_;
+};
+
+// Opening a FIFO blocks in open(2) until a writer connects, where no interrupt callback reaches.
+// Wait for the writer here instead, cancellably; the descriptor stays open until FFmpeg has opened
+// the FIFO too (which then returns at once).
+ScopedFd waitForFifoWriter(const std::string& path, const CancelToken& cancel) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    throw Error("ERR_INPUT_OPEN", "open", "cannot open input " + path + ": " + std::strerror(err), AVERROR(err));
+  }
+  ScopedFd held(fd);
+  for (;;) {
+    cancel.throwIfStopped("open");
+    pollfd p{fd, POLLIN, 0};
+    // POLLIN: a writer connected and wrote; POLLHUP: one connected and left (Linux reports no
+    // hang-up before any writer has connected).
+    const int ready = ::poll(&p, 1, 100);
+    if (ready > 0 && (p.revents & (POLLIN | POLLHUP))) return held;
+    if (ready < 0 && errno != EINTR) {
+      const int err = errno;
+      throw Error("ERR_INPUT_OPEN", "open", "cannot wait for a writer on " + path + ": " + std::strerror(err), AVERROR(err));
+    }
+  }
+}
+
+// Checks a local input before FFmpeg opens it; a FIFO is held open once a writer is there.
+ScopedFd checkLocalPath(const std::string& url, const CancelToken& cancel) {
   const std::string path = localPathOf(url);
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) {
@@ -32,6 +74,8 @@ void checkLocalPath(const std::string& url) {
   }
   if (S_ISDIR(st.st_mode)) throw Error("ERR_INPUT_IS_DIRECTORY", "open", "input is a directory, not a media file: " + path);
   if (S_ISREG(st.st_mode) && st.st_size == 0) throw Error("ERR_INPUT_EMPTY", "open", "input file is empty: " + path);
+  if (S_ISFIFO(st.st_mode)) return waitForFifoWriter(path, cancel);
+  return ScopedFd();
 }
 
 }  // namespace
@@ -49,7 +93,7 @@ bool isLocalPath(const std::string& url) {
 }
 
 MediaInput::MediaInput(const std::string& url, const InputOptions& options, CancelToken& cancel) : url_(url) {
-  if (isLocalPath(url)) checkLocalPath(url);
+  const ScopedFd fifo = isLocalPath(url) ? checkLocalPath(url, cancel) : ScopedFd();
   const AVIOInterruptCB interrupt = cancel.interruptCallback();
 
   // Read through our own AVIOContext so the program tables can be parsed from the raw bytes.
