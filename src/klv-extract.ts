@@ -100,7 +100,9 @@ export function validateKlvExtractOptions(options: unknown): { native: Record<st
 
 /**
  * Streams the raw KLV units of an input. The returned object is an async iterable of batches;
- * `stats` resolves when the scan ends. Breaking out of the loop cancels the native scan.
+ * `stats` resolves when the scan ends. The scan waits while unread batches pile up (memory stays
+ * bounded), so `stats` settles only once the stream is read to the end, cancelled, or past its
+ * `timeoutMs`. Breaking out of the loop cancels the native scan.
  */
 export class KlvUnitStream implements AsyncIterable<RawKlvUnit[]> {
   readonly stats: Promise<KlvExtractStats>;
