@@ -65,6 +65,8 @@ bool transportStreamCutShort(const std::string& url, int64_t size) {
   return false;
 }
 
+constexpr size_t kMaxQueuedPackets = 20000;
+
 struct QueuedPacket {
   enum Kind { Audio, Klv } kind;
   size_t klvIndex = 0;
@@ -99,6 +101,7 @@ class IngestRun {
   void dispatchAudio(const AVPacket* packet);
   void dispatchKlv(size_t klvIndex, const AVPacket* packet, AVRational tb);
   bool allMuxersOpen() const;
+  void enqueue(QueuedPacket q);
   void flushQueue();
   void feedPreview(const AVFrame* frame);
 
@@ -480,6 +483,17 @@ void IngestRun::dispatchAudio(const AVPacket* packet) {
   // Until the first video frame opens the muxers, audio and KLV wait here.
   QueuedPacket q{QueuedPacket::Audio, 0, audio_->timeBase(), PacketPtr(av_packet_clone(packet))};
   if (!q.packet) throw Error("ERR_NO_MEMORY", "transcode", "out of memory queueing an audio packet");
+  enqueue(std::move(q));
+}
+
+void IngestRun::enqueue(QueuedPacket q) {
+  // Bounded: an input (a live one above all) whose video never decodes must not grow memory
+  // without end; this many packets is minutes of audio and KLV.
+  if (queue_.size() >= kMaxQueuedPackets) {
+    throw Error("ERR_DECODE", "transcode",
+                "no video frame decoded while " + std::to_string(kMaxQueuedPackets) + " audio and KLV packets arrived" +
+                    (decoder_->errors() ? " (" + std::to_string(decoder_->errors()) + " decode errors: " + decoder_->lastError() + ")" : ""));
+  }
   queue_.push_back(std::move(q));
 }
 
@@ -490,7 +504,7 @@ void IngestRun::dispatchKlv(size_t klvIndex, const AVPacket* packet, AVRational 
   }
   QueuedPacket q{QueuedPacket::Klv, klvIndex, tb, PacketPtr(av_packet_clone(packet))};
   if (!q.packet) throw Error("ERR_NO_MEMORY", "transcode", "out of memory queueing a KLV packet");
-  queue_.push_back(std::move(q));
+  enqueue(std::move(q));
 }
 
 void IngestRun::flushQueue() {
