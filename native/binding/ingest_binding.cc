@@ -239,6 +239,8 @@ void cleanupEnv(void* arg) {
     std::lock_guard<std::mutex> lock(gEnvMutex);
     gEnvJobs.erase(jobs->env);
   }
+  // Every job is told to stop before any is waited for, so teardown takes the longest stop, not the sum.
+  for (IngestJobHandle* job : jobs->jobs) job->cancel();
   for (IngestJobHandle* job : jobs->jobs) {
     job->stopAndJoin();
     job->detachFromEnv();
@@ -278,7 +280,13 @@ void IngestJobHandle::start(napi_env env, napi_value onEvent, std::shared_ptr<In
     std::lock_guard<std::mutex> lock(gAllMutex);
     gAllJobs.insert(this);
   }
-  thread_ = std::thread([this] { run(); });
+  try {
+    thread_ = std::thread([this] { run(); });
+  } catch (const std::system_error& e) {
+    // The channel's finalizer takes the job out of both lists and frees the owner reference.
+    napi_release_threadsafe_function(tsfn_, napi_tsfn_abort);
+    throw Napi::Error::New(Napi::Env(env), std::string("cannot start the ingest thread: ") + e.what());
+  }
 }
 
 void stopAllAtExit() {
