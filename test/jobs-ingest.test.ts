@@ -203,6 +203,23 @@ describe('cancellation', () => {
     expect(readdirSync(join(dir, 'tmp'))).toEqual([]);
   });
 
+  it('a job cancelled at once (or submitted with an aborted signal) never publishes', async () => {
+    const clip = await flightClip('Cheyenne.ts');
+    const dir = freshDir('ingest-cancel-at-once');
+    const manager = new JobManager({ outDir: join(dir, 'services'), tempDir: join(dir, 'tmp'), concurrency: 2, hwaccel: 'cpu' });
+    const job = manager.ingest(clip, { requestedResolutions: 'sd' });
+    expect(job.cancel()).toBe(true);
+    await expect(job.done).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    expect(job.status).toBe('CANCELLED');
+    const ac = new AbortController();
+    ac.abort();
+    const aborted = manager.ingest(clip, { requestedResolutions: 'sd', signal: ac.signal });
+    await expect(aborted.done).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    expect(aborted.status).toBe('CANCELLED');
+    expect(existsSync(join(dir, 'services')) ? readdirSync(join(dir, 'services')).filter((n) => n !== '.staging') : []).toEqual([]);
+    await manager.close();
+  });
+
   it('a queued job cancelled before it starts never runs', async () => {
     const clip = await flightClip('Cheyenne.ts');
     const dir = freshDir('ingest-queue');

@@ -144,6 +144,8 @@ export async function runJob(job: IngestJob, s: RunSettings): Promise<void> {
   const run = new AbortController();
   const onJobAbort = (): void => run.abort(job.signal.reason);
   job.signal.addEventListener('abort', onJobAbort, { once: true });
+  // Cancelled after the queue handed the job over but before this ran: the event has already fired.
+  if (job.signal.aborted) onJobAbort();
   const signal = run.signal;
   let tempDir: string | undefined;
   let klv: KlvOutputs | undefined;
