@@ -118,18 +118,23 @@ describe('progress on a terminal', () => {
 });
 
 describe('fmv-ingest serve', () => {
-  it('listens on the port given, issues tokens, and stops on SIGTERM', async () => {
+  it('listens on the port given, issues tokens, and stops on SIGTERM; its request log holds no token', async () => {
     const dir = freshDir('cli-serve');
-    const r = await cli(['serve', '--port', '0', '--data', join(dir, 'data'), '--input-root', dir, '--user', 'admin:pw', '--user', 'ops:pw2'], {
+    let token = '';
+    const r = await cli(['serve', '--port', '0', '--log', '--data', join(dir, 'data'), '--input-root', dir, '--user', 'admin:pw', '--user', 'ops:pw2'], {
       until: /listening on (http:\/\/\S+)/,
       onMatch: async (m, stop) => {
         const res = await fetch(`${m[1]}/generateToken`, { method: 'POST', body: new URLSearchParams({ username: 'ops', password: 'pw2', f: 'json' }) });
         const body = (await res.json()) as { token?: string };
         expect(body.token).toEqual(expect.any(String));
+        token = body.token!;
+        expect((await fetch(`${m[1]}/jobs?f=json&token=${token}`)).status).toBe(200);
         stop();
       },
     });
     expect(r.stderr).toContain('/arcgis/rest');
+    expect(r.stderr).toContain('token=<redacted>');
+    expect(r.stdout + r.stderr).not.toContain(token);
     expect(r.code).toBe(0);
     expect(existsSync(join(dir, 'data', 'jobs.sqlite'))).toBe(true);
   });

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LoginThrottle, TokenService, loadOrCreateSecret } from '../src/server/auth.js';
 import { configFromEnv, loadServerConfig, resolveServerConfig } from '../src/server/config.js';
@@ -77,6 +77,16 @@ describe('tokens', () => {
     expect(a).toHaveLength(32);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     expect(readFileSync(path, 'utf8')).toMatch(/^[0-9a-f]{64}$/);
+    expect(readdirSync(dirname(path))).toEqual(['token.key']);
+  });
+
+  it('a key file that is not a whole key is an error, never a weak key', () => {
+    const dir = scratch(`server-key-bad-${Date.now()}`);
+    for (const [name, text] of [['empty.key', ''], ['short.key', 'ab'.repeat(16)], ['odd.key', 'a'.repeat(65)], ['text.key', 'secret'.repeat(20)]] as const) {
+      writeFileSync(join(dir, name), text);
+      expect(() => loadOrCreateSecret(join(dir, name))).toThrow(/is not a key of 32 or more bytes in hex; remove it/);
+    }
+    expect(() => new TokenService(Buffer.alloc(0), [])).toThrow(/at least 32 bytes, got 0/);
   });
 });
 

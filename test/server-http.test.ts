@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResource } from '../src/jobs/job.js';
 import { TokenService, loadOrCreateSecret } from '../src/server/auth.js';
-import { startServer, type RunningServer } from '../src/server/app.js';
+import { redactUrl, startServer, type RunningServer } from '../src/server/app.js';
 import { resolveServerConfig } from '../src/server/config.js';
 import { flightClip, freshDir } from './jobs-fixtures.js';
 
@@ -102,6 +102,15 @@ describe('HTTP jobs API on loopback', () => {
     // JSON bodies are accepted too.
     const json = await api('/generateToken', { json: { username: 'viewer', password: 'battery', f: 'json' } });
     expect(json.body.token).toEqual(expect.any(String));
+    // Credentials in the URL are refused even when right: URLs end up in logs.
+    const inUrl = await api('/generateToken?username=viewer&password=battery', { form: { f: 'json' } });
+    expect(inUrl.body).toEqual({ error: { code: 400, message: 'Unable to generate token.', details: ['Send username and password in the request body, not in the URL.'] } });
+  });
+
+  it('request logs carry no tokens or passwords', () => {
+    expect(redactUrl('/arcgis/rest/jobs?f=json&token=abc.def&x=1')).toBe('/arcgis/rest/jobs?f=json&token=<redacted>&x=1');
+    expect(redactUrl('/s/0/480p/480p.m3u8?token=abc')).toBe('/s/0/480p/480p.m3u8?token=<redacted>');
+    expect(redactUrl('/generateToken?username=a&PASSWORD=b')).toBe('/generateToken?username=a&PASSWORD=<redacted>');
   });
 
   it('generateToken: after 5 failed attempts a user is refused for a while, other users are not', async () => {

@@ -49,6 +49,11 @@ export function arcgisError(code: number, message: string, details: string[] = [
   return { error: { code, message, details } };
 }
 
+/** A request URL with the values of its credential parameters replaced, for logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&](?:token|password)=)[^&#]*/gi, '$1<redacted>');
+}
+
 /** Query string and form/JSON body fields together (the body wins). */
 function fields(req: FastifyRequest): Fields {
   const q = (req.query ?? {}) as Fields;
@@ -112,7 +117,16 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   });
   const storage = manager.defaultStorage as Storage;
   // Service names run to 120 characters and file paths deeper: raise find-my-way's 100-character parameter limit.
-  const app = Fastify({ logger: config.log, bodyLimit: 1024 * 1024, exposeHeadRoutes: true, routerOptions: { maxParamLength: 2048 } });
+  // Logged URLs carry no tokens: playlists fetched with ?token= pass it on to every segment URL.
+  const logger = config.log
+    ? {
+        stream: process.stderr,
+        serializers: {
+          req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+        },
+      }
+    : false;
+  const app = Fastify({ logger, bodyLimit: 1024 * 1024, exposeHeadRoutes: true, routerOptions: { maxParamLength: 2048 } });
   let restUrl = '';
 
   try {
@@ -173,6 +187,11 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         api.post('/generateToken', async (req, reply) => {
           const f = fields(req);
           if (!checkFormat(reply, f)) return reply;
+          // Credentials only from the body: URLs end up in logs, histories and proxies.
+          const q = (req.query ?? {}) as Fields;
+          if (q.password !== undefined || q.username !== undefined) {
+            return sendJson(reply, f, arcgisError(400, 'Unable to generate token.', ['Send username and password in the request body, not in the URL.']));
+          }
           const username = one(f.username);
           const password = one(f.password);
           const throttleKey = `${req.ip}|${username ?? ''}`;

@@ -4,7 +4,7 @@
  * valid across restarts as long as the signing key does (kept in the data directory).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { chmodSync, mkdirSync, openSync, readFileSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ServerUser } from './config.js';
 
@@ -25,26 +25,50 @@ function sha256(s: string): Buffer {
   return createHash('sha256').update(s, 'utf8').digest();
 }
 
-/** Reads the signing key from `path`, creating a random one (mode 0600) when there is none. */
+/** Shortest signing key accepted: 256 bits. */
+export const MIN_KEY_BYTES = 32;
+
+function parseKey(text: string, path: string): Buffer {
+  const hex = text.trim();
+  if (!/^[0-9a-f]+$/.test(hex) || hex.length % 2 !== 0 || hex.length < 2 * MIN_KEY_BYTES) {
+    throw new Error(
+      `The token signing key ${path} is not a key of ${MIN_KEY_BYTES} or more bytes in hex; remove it to have a new one made (tokens issued so far stop working)`,
+    );
+  }
+  return Buffer.from(hex, 'hex');
+}
+
+/**
+ * Reads the signing key from `path`, creating a random one (mode 0600) when there is none. A new
+ * key is written to a temporary file, flushed, then linked into place, so no reader ever sees a
+ * partial key and two processes starting at once agree on one. A file that is not a whole key is
+ * an error, never a weak key.
+ */
 export function loadOrCreateSecret(path: string): Buffer {
   try {
-    const hex = readFileSync(path, 'utf8').trim();
-    if (/^[0-9a-f]{64,}$/.test(hex)) return Buffer.from(hex, 'hex');
+    return parseKey(readFileSync(path, 'utf8'), path);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
   mkdirSync(dirname(path), { recursive: true });
-  const key = randomBytes(32);
+  const key = randomBytes(MIN_KEY_BYTES);
+  const temp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  const fd = openSync(temp, 'wx', 0o600);
   try {
-    // 'wx': when two processes start at once, one writes the key and the other reads it.
-    const fd = openSync(path, 'wx', 0o600);
     writeSync(fd, key.toString('hex'));
+    fsyncSync(fd);
+  } finally {
     closeSync(fd);
-    chmodSync(path, 0o600);
+  }
+  try {
+    linkSync(temp, path);
     return key;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return Buffer.from(readFileSync(path, 'utf8').trim(), 'hex');
-    throw err;
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another process linked its key first: use that one.
+    return parseKey(readFileSync(path, 'utf8'), path);
+  } finally {
+    rmSync(temp, { force: true });
   }
 }
 
@@ -54,6 +78,7 @@ export class TokenService {
 
   constructor(secret: Buffer | string, users: readonly ServerUser[]) {
     this.key = typeof secret === 'string' ? Buffer.from(secret, 'utf8') : secret;
+    if (this.key.length < MIN_KEY_BYTES) throw new Error(`The token signing key must be at least ${MIN_KEY_BYTES} bytes, got ${this.key.length}`);
     this.users = new Map(users.map((u) => [u.username, sha256(u.password)]));
   }
 
