@@ -7,7 +7,7 @@ import { track } from './counters.js';
 import { MediaError } from './errors.js';
 import { decodeKlvUnit, type KlvPacket } from './klv/index.js';
 import { loadAddon } from './native.js';
-import { checkBoolean, checkInteger, checkKnownKeys, checkSignal, checkString, optionsObject } from './validate.js';
+import { checkBoolean, checkInputRoots, checkInteger, checkKnownKeys, checkSignal, checkString, optionsObject } from './validate.js';
 
 export interface RawKlvUnit {
   stream: number;
@@ -45,6 +45,8 @@ export interface KlvExtractOptions {
   signal?: AbortSignal;
   timeoutMs?: number;
   format?: string;
+  /** Read nothing outside these directories (see ProbeOptions.inputRoots). */
+  inputRoots?: string[];
 }
 
 /** A native batch: the units back to back in data, and 7 numbers per unit in meta. */
@@ -84,7 +86,7 @@ interface NativeHandle {
   ack(): void;
 }
 
-const KNOWN = ['raw', 'batchSize', 'signal', 'timeoutMs', 'format'] as const;
+const KNOWN = ['raw', 'batchSize', 'signal', 'timeoutMs', 'format', 'inputRoots'] as const;
 
 export function validateKlvExtractOptions(options: unknown): { native: Record<string, unknown>; signal?: AbortSignal } {
   const o = optionsObject(options, 'KLV extract options');
@@ -94,6 +96,7 @@ export function validateKlvExtractOptions(options: unknown): { native: Record<st
   if (o.batchSize !== undefined) native.batchSize = checkInteger(o.batchSize, 'batchSize', 1, 65536);
   if (o.timeoutMs !== undefined) native.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
   if (o.format !== undefined) native.format = checkString(o.format, 'format', { nonEmpty: true });
+  if (o.inputRoots !== undefined) native.inputRoots = checkInputRoots(o.inputRoots, 'inputRoots');
   const signal = o.signal === undefined ? undefined : checkSignal(o.signal, 'signal');
   return signal ? { native, signal } : { native };
 }

@@ -6,7 +6,7 @@
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IMAGE_OPTIONS, validateImageOptions, type PreviewOptions } from './previews.js';
-import { checkBoolean, checkEnum, checkEvenInteger, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
+import { checkBoolean, checkEnum, checkEvenInteger, checkInputRoots, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
 
 /** Ladder tiers; a request includes the named tier and every lower one (never above the source). */
 export const TIERS = ['sd', 'hd', 'fhd', 'uhd'] as const;
@@ -105,6 +105,8 @@ export interface PipelineOptions {
   analyzeDurationUs?: number;
   /** Force an input format (e.g. 'mpegts'). */
   format?: string;
+  /** Read nothing outside these directories (see ProbeOptions.inputRoots). */
+  inputRoots?: string[];
 }
 
 export const PIPELINE_OPTIONS = [
@@ -129,6 +131,7 @@ export const PIPELINE_OPTIONS = [
   'probeSize',
   'analyzeDurationUs',
   'format',
+  'inputRoots',
 ] as const;
 
 
@@ -214,6 +217,7 @@ export function validatePipelineOptions(value: unknown): ValidatedPipelineOption
   if (o.probeSize !== undefined) native.probeSize = checkInteger(o.probeSize, 'probeSize', 32, Number.MAX_SAFE_INTEGER);
   if (o.analyzeDurationUs !== undefined) native.analyzeDurationUs = checkInteger(o.analyzeDurationUs, 'analyzeDurationUs', 0, Number.MAX_SAFE_INTEGER);
   if (o.format !== undefined) native.format = checkString(o.format, 'format', { nonEmpty: true });
+  if (o.inputRoots !== undefined) native.inputRoots = checkInputRoots(o.inputRoots, 'inputRoots');
   const out: ValidatedPipelineOptions = { native };
   if (o.signal !== undefined) out.signal = checkSignal(o.signal, 'signal');
   return out;

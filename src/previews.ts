@@ -6,7 +6,7 @@ import { track } from './counters.js';
 import { resolve } from 'node:path';
 import { MediaError, withCallerStack } from './errors.js';
 import { loadAddon } from './native.js';
-import { checkBoolean, checkEvenInteger, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
+import { checkBoolean, checkEvenInteger, checkInputRoots, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
 
 export interface PreviewOptions {
   /** Directory the images are written to; created when missing. Required. */
@@ -53,6 +53,8 @@ export interface PreviewOptions {
   timeoutMs?: number;
   /** Cancels the run (ERR_CANCELLED); files written so far are removed. */
   signal?: AbortSignal;
+  /** Read nothing outside these directories (see ProbeOptions.inputRoots). */
+  inputRoots?: string[];
 }
 
 export interface PosterInfo {
@@ -134,6 +136,7 @@ const PREVIEW_OPTIONS = [
   'format',
   'timeoutMs',
   'signal',
+  'inputRoots',
 ] as const;
 
 // Baseline JPEG stores each side in 16 bits.
@@ -214,6 +217,7 @@ export function validatePreviewOptions(value: unknown): { native: Record<string,
   if (o.analyzeDurationUs !== undefined) out.analyzeDurationUs = checkInteger(o.analyzeDurationUs, 'analyzeDurationUs', 0, Number.MAX_SAFE_INTEGER);
   if (o.format !== undefined) out.format = checkString(o.format, 'format', { nonEmpty: true });
   if (o.timeoutMs !== undefined) out.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+  if (o.inputRoots !== undefined) out.inputRoots = checkInputRoots(o.inputRoots, 'inputRoots');
 
   const result: { native: Record<string, unknown>; signal?: AbortSignal } = { native: out };
   if (o.signal !== undefined) result.signal = checkSignal(o.signal, 'signal');

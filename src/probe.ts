@@ -2,7 +2,7 @@
 import { track } from './counters.js';
 import { withCallerStack } from './errors.js';
 import { loadAddon } from './native.js';
-import { checkBoolean, checkInteger, checkKnownKeys, checkString, optionsObject } from './validate.js';
+import { checkBoolean, checkInputRoots, checkInteger, checkKnownKeys, checkString, optionsObject } from './validate.js';
 
 export interface Rational {
   num: number;
@@ -89,9 +89,15 @@ export interface ProbeOptions {
   requireVideo?: boolean;
   /** Give up after this many milliseconds (ERR_TIMEOUT); reaches blocking network reads too. */
   timeoutMs?: number;
+  /**
+   * Read nothing outside these directories: the input and every file it refers to (HLS
+   * segments, keys, nested playlists) must lie inside one, and network protocols are refused
+   * (ERR_INPUT_REJECTED). Checked where FFmpeg opens each file. For inputs named by untrusted users.
+   */
+  inputRoots?: string[];
 }
 
-const PROBE_OPTIONS = ['klvScanBytes', 'probeSize', 'analyzeDurationUs', 'format', 'requireVideo', 'timeoutMs'] as const;
+const PROBE_OPTIONS = ['klvScanBytes', 'probeSize', 'analyzeDurationUs', 'format', 'requireVideo', 'timeoutMs', 'inputRoots'] as const;
 
 export function validateProbeOptions(value: unknown): Record<string, unknown> {
   const o = optionsObject(value, 'probe options');
@@ -103,6 +109,7 @@ export function validateProbeOptions(value: unknown): Record<string, unknown> {
   if (o.format !== undefined) out.format = checkString(o.format, 'format', { nonEmpty: true });
   if (o.requireVideo !== undefined) out.requireVideo = checkBoolean(o.requireVideo, 'requireVideo');
   if (o.timeoutMs !== undefined) out.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+  if (o.inputRoots !== undefined) out.inputRoots = checkInputRoots(o.inputRoots, 'inputRoots');
   return out;
 }
 

@@ -2,6 +2,7 @@
  * Option validation in the style of sharp: every message names the option path and the value.
  * The native layer trusts what passes these checks.
  */
+import { realpathSync, statSync } from 'node:fs';
 import { MediaError } from './errors.js';
 
 function describe(value: unknown): string {
@@ -101,4 +102,23 @@ export function checkEnum<T extends string>(value: unknown, path: string, allowe
 export function checkSignal(value: unknown, path: string): AbortSignal {
   if (!(value instanceof AbortSignal)) throw invalid('an AbortSignal', path, value);
   return value;
+}
+
+/**
+ * `inputRoots`: directories the input, and every file it leads the demuxer to (HLS segments,
+ * keys, nested playlists), must lie in. Returned as real paths, for the native check.
+ */
+export function checkInputRoots(value: unknown, path: string): string[] {
+  if (!Array.isArray(value) || value.length === 0) throw invalid('a non-empty array of directory paths', path, value);
+  return value.map((root, i) => {
+    const p = checkString(root, `${path}[${i}]`, { nonEmpty: true });
+    let real: string;
+    try {
+      real = realpathSync(p);
+    } catch {
+      throw invalid('an existing directory', `${path}[${i}]`, root);
+    }
+    if (!statSync(real).isDirectory()) throw invalid('a directory', `${path}[${i}]`, root);
+    return real;
+  });
 }

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeKlv } from '../src/klv/index.js';
@@ -239,5 +239,22 @@ describe('cancellation', () => {
     ]);
     expect(first.id).toMatch(JOB_ID_PATTERN);
     await manager.close();
+  });
+});
+
+describe('inputRoots', () => {
+  it('a playlist that leads outside the roots fails the job at the open step, with nothing published', async () => {
+    const clip = await flightClip('Cheyenne.ts');
+    const dir = freshDir('ingest-roots');
+    const root = join(dir, 'root');
+    mkdirSync(root, { recursive: true });
+    copyFileSync(clip, join(dir, 'secret.ts'));
+    // The outside entry after a lone CR: FFmpeg's playlist reader ends the line there.
+    writeFileSync(join(root, 'flight.m3u8'), `#EXTM3U\n#EXT-X-TARGETDURATION:10\n#EXTINF:10,\r${join(dir, 'secret.ts')}\n#EXT-X-ENDLIST\n`);
+    const job = ingest(join(root, 'flight.m3u8'), { outDir: join(dir, 'services'), tempDir: join(dir, 'tmp'), hwaccel: 'cpu', requestedResolutions: 'sd', inputRoots: [root] });
+    await expect(job.done).rejects.toMatchObject({ code: 'ERR_INPUT_REJECTED' });
+    expect(job.status).toBe('FAILED');
+    expect(job.toJSON().customAttributes.error).toMatchObject({ code: 'ERR_INPUT_REJECTED' });
+    expect(existsSync(join(dir, 'services')) ? readdirSync(join(dir, 'services')).filter((n) => n !== '.staging') : []).toEqual([]);
   });
 });

@@ -143,3 +143,46 @@ describe('CLI probe', () => {
     expect(stderr).toContain('ERR_INPUT_NOT_FOUND');
   });
 });
+
+describe('inputRoots: nothing outside the roots is read, however a playlist names it', () => {
+  const dir = scratch(`input-roots-${process.pid}`);
+  const root = join(dir, 'root');
+  const outside = join(dir, 'outside');
+  execFileSync('mkdir', ['-p', root, outside]);
+  copyFileSync(kwiver('h264_klv.ts'), join(root, 'inside.ts'));
+  copyFileSync(kwiver('h264_klv.ts'), join(outside, 'secret.ts'));
+  const secret = join(outside, 'secret.ts');
+  const playlist = (name: string, body: string) => {
+    writeFileSync(join(root, name), `#EXTM3U\n#EXT-X-TARGETDURATION:2\n#EXT-X-MEDIA-SEQUENCE:0\n${body}#EXT-X-ENDLIST\n`);
+    return join(root, name);
+  };
+
+  it('a playlist of files inside the roots is read', async () => {
+    const info = await probe(playlist('ok.m3u8', '#EXTINF:1,\ninside.ts\n'), { inputRoots: [root] });
+    expect(info.format).toBe('hls');
+    expect(info.video?.codec).toBe('h264');
+  });
+
+  const bypasses: Array<[string, string]> = [
+    ['a plain entry', `#EXTINF:1,\n${secret}\n`],
+    ['an entry after a lone CR (FFmpeg ends lines there, a naive check does not)', `#EXTINF:1,\r${secret}\n`],
+    ['a relative entry climbing out', '#EXTINF:1,\n../outside/secret.ts\n'],
+    ['an unquoted EXT-X-MAP URI', `#EXT-X-MAP:URI=${secret}\n#EXTINF:1,\ninside.ts\n`],
+  ];
+  for (const [what, body] of bypasses) {
+    it(`refuses ${what}`, async () => {
+      const err = await probe(playlist(`bypass-${bypasses.findIndex((b) => b[0] === what)}.m3u8`, body), { inputRoots: [root] }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(MediaError);
+      expect(err).toMatchObject({ code: 'ERR_INPUT_REJECTED', step: 'open' });
+      expect((err as Error).message).toMatch(/outside the allowed input roots/);
+    });
+  }
+
+  it('refuses network segments and an input outside the roots', async () => {
+    const err = await probe(playlist('remote.m3u8', '#EXTINF:1,\nhttp://127.0.0.1:9/x.ts\n'), { inputRoots: [root] }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_INPUT_REJECTED' });
+    await expect(probe(secret, { inputRoots: [root] })).rejects.toMatchObject({ code: 'ERR_INPUT_REJECTED', step: 'open' });
+    await expect(probe('http://127.0.0.1:9/x.ts', { inputRoots: [root] })).rejects.toMatchObject({ code: 'ERR_INPUT_REJECTED' });
+    await expect(probe(secret, { inputRoots: [join(dir, 'missing')] })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: /inputRoots\[0\]/ });
+  });
+});

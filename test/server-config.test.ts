@@ -106,6 +106,11 @@ describe('inputs over HTTP', () => {
   writeFileSync(join(root, 'net.m3u8'), '#EXTM3U\n#EXTINF:4,\nhttp://169.254.169.254/latest/meta-data\n');
   writeFileSync(join(root, 'key.m3u8'), '#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI="file:///etc/shadow"\n#EXTINF:4,\nsub/seg.ts\n');
   writeFileSync(join(root, 'nested.m3u8'), '#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\nout.m3u8\n');
+  writeFileSync(join(root, 'cr.m3u8'), '#EXTM3U\n#EXTINF:4,\r../outside/secret.ts\n');
+  writeFileSync(join(root, 'unquoted.m3u8'), '#EXTM3U\n#EXT-X-MAP:URI=../outside/secret.ts\n#EXTINF:4,\nsub/seg.ts\n');
+  // Each level names the next 20 times: walked per mention that is 168,420 entries, past the cap of
+  // 100,000; read once per playlist it is 80.
+  for (let i = 0; i < 4; i++) writeFileSync(join(root, `fan${i}.m3u8`), `#EXTM3U\n${`#EXT-X-STREAM-INF:BANDWIDTH=1\n${i < 3 ? `fan${i + 1}.m3u8` : 'sub/seg.ts'}\n`.repeat(20)}`);
   writeFileSync(join(root, 'list.ffconcat'), "ffconcat version 1.0\nfile '/etc/passwd'\n");
   writeFileSync(join(root, 'stream.sdp'), 'v=0\r\no=- 0 0 IN IP4 127.0.0.1\r\n');
 
@@ -145,11 +150,17 @@ describe('inputs over HTTP', () => {
     await expect(resolveInput(42, roots)).rejects.toBeInstanceOf(InputRejected);
   });
 
+  it('reads each nested playlist once, however often it is named', async () => {
+    expect(await resolveInput('fan0.m3u8', await realRoots([root]))).toMatch(/fan0\.m3u8$/);
+  });
+
   it('does not follow playlists, lists or session files out of the root', async () => {
     await reject('out.m3u8', 403, /refers to '..\/outside\/secret.ts', outside/);
     await reject('net.m3u8', 400, /playlist entry must be a local file path/);
     await reject('key.m3u8', 400, /'file:'/);
     await reject('nested.m3u8', 403, /outside/);
+    await reject('cr.m3u8', 403, /refers to '..\/outside\/secret.ts', outside/);
+    await reject('unquoted.m3u8', 403, /refers to '..\/outside\/secret.ts', outside/);
     await reject('list.ffconcat', 400, /ffconcat lists are not accepted/);
     await reject('stream.sdp', 400, /SDP files are not accepted/);
   });

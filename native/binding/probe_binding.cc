@@ -101,6 +101,10 @@ fmv::InputOptions readInputOptions(const Napi::Object& o) {
   in.probeSize = optInt(o, "probeSize", 0);
   in.analyzeDurationUs = optInt(o, "analyzeDurationUs", 0);
   in.format = optString(o, "format");
+  if (o.Has("inputRoots") && o.Get("inputRoots").IsArray()) {
+    Napi::Array roots = o.Get("inputRoots").As<Napi::Array>();
+    for (uint32_t i = 0; i < roots.Length(); ++i) in.allowedRoots.push_back(roots.Get(i).As<Napi::String>().Utf8Value());
+  }
   return in;
 }
 

@@ -337,7 +337,7 @@ void IngestRun::pass() {
   PacketPtr pkt = makePacket();
   for (;;) {
     cancel_.throwIfStopped("transcode");
-    const int ret = av_read_frame(fmt, pkt.get());
+    const int ret = input_->readFrame(pkt.get());
     if (ret == AVERROR_EOF) break;
     if (ret == AVERROR(EAGAIN)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));

@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <climits>
+#include <cstdlib>
 #include <cctype>
 #include <cerrno>
 #include <cstring>
@@ -78,6 +80,27 @@ ScopedFd checkLocalPath(const std::string& url, const CancelToken& cancel) {
   return ScopedFd();
 }
 
+bool insideRoot(const std::string& root, const std::string& path) {
+  if (path.compare(0, root.size(), root) != 0) return false;
+  return path.size() == root.size() || root.back() == '/' || path[root.size()] == '/';
+}
+
+// Why a URL the demuxer wants to open is refused under allowedRoots ("" when it is fine): only a
+// local file (optionally through the crypto protocol) whose real path lies inside a root.
+std::string refusalOf(std::string url, const std::vector<std::string>& roots) {
+  for (const char* prefix : {"crypto+", "crypto:"}) {
+    if (url.rfind(prefix, 0) == 0) url = url.substr(std::strlen(prefix));
+  }
+  if (url.rfind("file:", 0) == 0) url = url.substr(5);
+  if (!isLocalPath(url)) return "only local files are read";
+  if (url.empty() || url[0] != '/') return "not an absolute path";
+  char real[PATH_MAX];
+  if (!::realpath(url.c_str(), real)) return std::string("it cannot be resolved (") + std::strerror(errno) + ")";
+  for (const std::string& root : roots)
+    if (insideRoot(root, real)) return {};
+  return std::string("it lies outside the allowed input roots (") + real + ")";
+}
+
 }  // namespace
 
 bool isLocalPath(const std::string& url) {
@@ -93,6 +116,11 @@ bool isLocalPath(const std::string& url) {
 }
 
 MediaInput::MediaInput(const std::string& url, const InputOptions& options, CancelToken& cancel) : url_(url) {
+  allowedRoots_ = options.allowedRoots;
+  if (!allowedRoots_.empty()) {
+    const std::string why = refusalOf(url, allowedRoots_);
+    if (!why.empty()) throw Error("ERR_INPUT_REJECTED", "open", "input " + url + " is refused: " + why);
+  }
   const ScopedFd fifo = isLocalPath(url) ? checkLocalPath(url, cancel) : ScopedFd();
   const AVIOInterruptCB interrupt = cancel.interruptCallback();
 
@@ -125,6 +153,13 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
     fmt->flags |= AVFMT_FLAG_CUSTOM_IO;
   }
   AVDictionary* opts = nullptr;
+  if (!allowedRoots_.empty()) {
+    // Every further file goes through openNested; the whitelist also binds FFmpeg's own opens.
+    defaultIoOpen_ = fmt->io_open;
+    fmt->opaque = this;
+    fmt->io_open = &MediaInput::openNested;
+    av_dict_set(&opts, "protocol_whitelist", "file,crypto", 0);
+  }
   if (options.probeSize > 0) av_dict_set_int(&opts, "probesize", options.probeSize, 0);
   if (options.analyzeDurationUs > 0) av_dict_set_int(&opts, "analyzeduration", options.analyzeDurationUs, 0);
   const AVInputFormat* forced = nullptr;
@@ -140,6 +175,7 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
   av_dict_free(&opts);
   if (ret < 0) {
     cancel.throwIfStopped("open");
+    throwIfRefused();
     if (ret == AVERROR_INVALIDDATA)
       throw Error("ERR_INPUT_FORMAT", "open", "input is not a recognised media file: " + url + " (" + avErrorText(ret) + ")", ret);
     throw Error("ERR_INPUT_OPEN", "open", "cannot open input " + url + ": " + avErrorText(ret), ret);
@@ -152,6 +188,7 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
 
   const int infoRet = avformat_find_stream_info(fmt, nullptr);
   cancel.throwIfStopped("probe");
+  throwIfRefused();
   if (infoRet < 0) throw Error("ERR_STREAM_INFO", "probe", "cannot read stream information of " + url + ": " + avErrorText(infoRet), infoRet);
 }
 
@@ -163,6 +200,28 @@ int64_t MediaInput::size() const {
     return s >= 0 ? s : -1;
   }
   return -1;
+}
+
+int MediaInput::openNested(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options) {
+  auto* self = static_cast<MediaInput*>(s->opaque);
+  const std::string why = refusalOf(url ? url : "", self->allowedRoots_);
+  if (!why.empty()) {
+    std::lock_guard<std::mutex> lock(self->refusedMutex_);
+    if (self->refused_.empty()) self->refused_ = std::string("the input refers to ") + (url ? url : "?") + ", which is refused: " + why;
+    return AVERROR(EACCES);
+  }
+  return self->defaultIoOpen_(s, pb, url, flags, options);
+}
+
+void MediaInput::throwIfRefused() const {
+  std::lock_guard<std::mutex> lock(refusedMutex_);
+  if (!refused_.empty()) throw Error("ERR_INPUT_REJECTED", "open", refused_, AVERROR(EACCES));
+}
+
+int MediaInput::readFrame(AVPacket* packet) {
+  const int ret = av_read_frame(fmt_.get(), packet);
+  if (!allowedRoots_.empty()) throwIfRefused();
+  return ret;
 }
 
 int MediaInput::readTapped(void* opaque, uint8_t* buf, int size) {

@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include "core/av_holders.h"
 #include "core/cancel.h"
@@ -17,6 +19,11 @@ struct InputOptions {
   int64_t analyzeDurationUs = 0;
   // Input format name to force ("mpegts"); empty lets FFmpeg detect it.
   std::string format;
+  // Real paths of directories. When given, the input and every file the demuxer opens on its
+  // behalf (HLS segments, keys, nested playlists) must lie inside one of them, and nothing but
+  // local files is read: the check is made where FFmpeg opens each file, so no pre-parse of a
+  // playlist can be fooled.
+  std::vector<std::string> allowedRoots;
 };
 
 struct AvioCloseFree {
@@ -40,10 +47,20 @@ class MediaInput {
   int64_t bytesRead() const { return bytesRead_; }
   // Size of the input in bytes, or -1 when unknown (live inputs).
   int64_t size() const;
+  // av_read_frame, then ERR_INPUT_REJECTED (step "open") when the demuxer tried to open a file
+  // outside the allowed roots (HLS skips a segment it cannot open; the job must not).
+  int readFrame(AVPacket* packet);
 
  private:
   static int readTapped(void* opaque, uint8_t* buf, int size);
   static int64_t seekTapped(void* opaque, int64_t offset, int whence);
+  static int openNested(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options);
+  void throwIfRefused() const;
+
+  std::vector<std::string> allowedRoots_;
+  int (*defaultIoOpen_)(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) = nullptr;
+  mutable std::mutex refusedMutex_;
+  std::string refused_;
 
   std::string url_;
   TsProgramTables tables_;

@@ -126,7 +126,7 @@ KlvScanStats scanKlv(const std::string& url, const KlvScanOptions& options, Canc
   PacketPtr pkt = makePacket();
   for (;;) {
     cancel.throwIfStopped("klv");
-    const int ret = av_read_frame(fmt, pkt.get());
+    const int ret = input->readFrame(pkt.get());
     if (ret == AVERROR_EOF) break;
     if (ret < 0) {
       cancel.throwIfStopped("klv");

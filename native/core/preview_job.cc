@@ -147,7 +147,7 @@ PreviewJobResult runPreviewJob(const std::string& url, const PreviewJobOptions& 
   const double limitEnd = options.durationLimit > 0 && previews.startTime ? *previews.startTime + options.durationLimit : INFINITY;
   for (;;) {
     cancel.throwIfStopped(kStep);
-    const int ret = av_read_frame(fmt, pkt.get());
+    const int ret = input.readFrame(pkt.get());
     if (ret == AVERROR_EOF) break;
     if (ret < 0) {
       cancel.throwIfStopped(kStep);

@@ -159,7 +159,7 @@ ProbeResult probe(const std::string& url, const ProbeOptions& options, CancelTok
     size_t streamsSeen = 0;
     while (input.bytesRead() - startBytes < options.klvScanBytes) {
       cancel.throwIfStopped("probe");
-      const int ret = av_read_frame(input.ctx(), pkt.get());
+      const int ret = input.readFrame(pkt.get());
       if (ret < 0) break;  // end of input or a damaged tail: report what was seen
       auto it = byIndex.find(pkt->stream_index);
       if (it != byIndex.end()) {

@@ -8,7 +8,7 @@ import { rm } from 'node:fs/promises';
 import { hostname, tmpdir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MediaError } from '../errors.js';
-import { checkEnum, checkInteger, checkKnownKeys, checkSignal, checkString, invalid, optionsObject } from '../validate.js';
+import { checkEnum, checkInputRoots, checkInteger, checkKnownKeys, checkSignal, checkString, invalid, optionsObject } from '../validate.js';
 import { SERVICE_NAME_PATTERN, layerNameFromFile, newFileId, newJobId, serviceNameFromFile } from './ids.js';
 import { HWACCELS, IngestJob, RESOLUTIONS, interruptedResource, isTerminal, type HwAccel, type JobResource, type Resolution } from './job.js';
 import { nativePipeline, type PipelineRunner } from './pipeline-adapter.js';
@@ -41,6 +41,8 @@ export interface IngestOptions {
   tempDir?: string;
   /** REST root URL the service is served under; serviceUrl is <restUrl>/services/<serviceName>/VideoServer. */
   restUrl?: string;
+  /** Read nothing outside these directories (see ProbeOptions.inputRoots): for inputs named by others. */
+  inputRoots?: string[];
 }
 
 export interface JobManagerOptions {
@@ -64,7 +66,7 @@ export interface JobManagerOptions {
   hwaccel?: HwAccel;
 }
 
-const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl'] as const;
+const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots'] as const;
 const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'restUrl', 'username', 'requestedResolutions', 'hwaccel'] as const;
 
 export const DEFAULT_REST_URL = 'http://localhost/arcgis/rest';
@@ -125,6 +127,7 @@ interface ValidIngestOptions {
   timeoutMs?: number;
   tempRoot: string;
   restUrl: string;
+  inputRoots?: string[];
 }
 
 export class JobManager {
@@ -224,6 +227,7 @@ export class JobManager {
     };
     if (o.signal !== undefined) out.signal = checkSignal(o.signal, 'signal');
     if (o.timeoutMs !== undefined) out.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
+    if (o.inputRoots !== undefined) out.inputRoots = checkInputRoots(o.inputRoots, 'inputRoots');
     // Local paths become absolute (the job may run after the working directory changed); URLs stay as they are.
     const isUrl = /^[A-Za-z][A-Za-z0-9+.-]+:/.test(source);
     return { input: isUrl ? source : resolve(source), o: out };
@@ -289,6 +293,7 @@ export class JobManager {
         requestedResolutions: o.requestedResolutions,
         hwaccel: o.hwaccel,
         ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+        ...(o.inputRoots !== undefined ? { inputRoots: o.inputRoots } : {}),
         storage: o.storage,
         pipeline: this.pipeline,
         tempRoot: o.tempRoot,

@@ -50,6 +50,7 @@ export interface PipelineRunOptions {
   hwaccel: HwAccel;
   signal: AbortSignal;
   timeoutMs?: number;
+  inputRoots?: string[];
 }
 
 export interface PipelineRunner {
@@ -81,6 +82,7 @@ export const nativePipeline: PipelineRunner = {
         hwaccel: options.hwaccel,
         signal: options.signal,
         ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+        ...(options.inputRoots ? { inputRoots: options.inputRoots } : {}),
       },
       {
         onPlan: (plan) => callbacks.plan(hardwareOf(plan.hardware)),

@@ -22,6 +22,8 @@ export interface RunSettings {
   requestedResolutions: Resolution;
   hwaccel: HwAccel;
   timeoutMs?: number;
+  /** Real paths of the directories the input may read from (see ProbeOptions.inputRoots). */
+  inputRoots?: string[];
   storage: Storage;
   pipeline: PipelineRunner;
   /** Parent of the job's temporary work directory. */
@@ -168,7 +170,10 @@ export async function runJob(job: IngestJob, s: RunSettings): Promise<void> {
     job.appendStep(stepByKey('start'));
 
     // 154-158: what the input holds, before the pass.
-    const info = await abortable(probe(s.input, s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), signal);
+    const info = await abortable(
+      probe(s.input, { ...(s.timeoutMs !== undefined ? { timeoutMs: s.timeoutMs } : {}), ...(s.inputRoots ? { inputRoots: s.inputRoots } : {}) }),
+      signal,
+    );
     job.appendStep(stepByKey('probeVideo'));
     job.appendStep(stepByKey('probeAudio'));
     job.appendStep(stepByKey('probeKlv'));
@@ -203,7 +208,14 @@ export async function runJob(job: IngestJob, s: RunSettings): Promise<void> {
     const left = deadline === undefined ? undefined : Math.max(1, Math.round(deadline - Date.now()));
     pass = s.pipeline.run(
       s.input,
-      { outDir, requestedResolutions: s.requestedResolutions, hwaccel: s.hwaccel, signal, ...(left !== undefined ? { timeoutMs: left } : {}) },
+      {
+        outDir,
+        requestedResolutions: s.requestedResolutions,
+        hwaccel: s.hwaccel,
+        signal,
+        ...(left !== undefined ? { timeoutMs: left } : {}),
+        ...(s.inputRoots ? { inputRoots: s.inputRoots } : {}),
+      },
       {
         plan: guard((hardware) => {
           job.setHardware(hardware);

@@ -273,6 +273,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           }
           try {
             const job = manager.ingest(input, {
+              // Enforced again where FFmpeg opens each file: a playlist cannot lead outside.
+              inputRoots: roots,
               serviceName,
               requestedResolutions: res as Resolution,
               username,

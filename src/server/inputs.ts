@@ -85,33 +85,52 @@ export async function resolveInput(raw: unknown, roots: readonly string[]): Prom
   return real;
 }
 
-async function checkContainer(path: string, roots: readonly string[], depth: number): Promise<void> {
+/** Playlist entries checked per input at most (nested playlists included). */
+const MAX_PLAYLIST_ENTRIES = 100_000;
+
+interface PlaylistWalk {
+  /** Real paths of the playlists already checked: each is read once, however often it is named. */
+  seen: Set<string>;
+  entries: number;
+}
+
+async function checkContainer(path: string, roots: readonly string[], depth: number, walk: PlaylistWalk = { seen: new Set(), entries: 0 }): Promise<void> {
   const head = await sniff(path);
   const text = head.replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
-  if (text.startsWith('#EXTM3U')) return checkPlaylist(path, roots, depth);
+  if (text.startsWith('#EXTM3U')) return checkPlaylist(path, roots, depth, walk);
   if (/^ffconcat\b/i.test(text)) throw new InputRejected('ffconcat lists are not accepted as inputs over HTTP');
   if (/^v=0\r?\n/.test(text)) throw new InputRejected('SDP files are not accepted as inputs over HTTP');
 }
 
-/** Every URI of an HLS playlist must be a local file inside the roots (nested playlists too). */
-async function checkPlaylist(path: string, roots: readonly string[], depth: number): Promise<void> {
+/**
+ * Every URI of an HLS playlist must be a local file inside the roots (nested playlists too). An
+ * early answer for the client: the native layer enforces the same rule again where FFmpeg opens
+ * each file (inputRoots), so this reading need not match FFmpeg's parser in every detail; it
+ * errs on the side of refusing (lines end at CR, LF or NUL as FFmpeg ends them; attribute URIs
+ * quoted or not; the path taken literally, as the file protocol takes it).
+ */
+async function checkPlaylist(path: string, roots: readonly string[], depth: number, walk: PlaylistWalk): Promise<void> {
   if (depth >= MAX_PLAYLIST_DEPTH) throw new InputRejected('playlists are nested too deeply');
+  if (walk.seen.has(path)) return;
+  walk.seen.add(path);
   const info = await stat(path);
   if (info.size > MAX_PLAYLIST_BYTES) throw new InputRejected('the playlist is too large');
-  const lines = (await readFile(path, 'utf8')).split(/\r?\n/);
+  const lines = (await readFile(path, 'utf8')).split(/\r\n|[\r\n\0]/);
   const uris: string[] = [];
   for (const line of lines) {
     const l = line.trim();
     if (l.length === 0) continue;
     if (l.startsWith('#')) {
-      for (const m of l.matchAll(/URI="([^"]*)"/g)) uris.push(m[1]!);
+      for (const m of l.matchAll(/URI=(?:"([^"]*)"|([^,\s]*))/gi)) uris.push(m[1] ?? m[2]!);
       continue;
     }
     uris.push(l);
   }
+  walk.entries += uris.length;
+  if (walk.entries > MAX_PLAYLIST_ENTRIES) throw new InputRejected(`the playlists name more than ${MAX_PLAYLIST_ENTRIES} entries`);
   for (const uri of uris) {
     refuseProtocols(uri, 'a playlist entry');
-    const target = resolve(dirname(path), decodeURIComponentSafe(uri.split('?')[0]!.split('#')[0]!));
+    const target = resolve(dirname(path), uri);
     if (!insideAny(roots, target)) throw new InputRejected(`the playlist refers to '${uri}', outside the configured input roots`, 403);
     let real: string;
     try {
@@ -120,14 +139,6 @@ async function checkPlaylist(path: string, roots: readonly string[], depth: numb
       throw new InputRejected(`the playlist refers to '${uri}', which does not exist`);
     }
     if (!insideAny(roots, real)) throw new InputRejected(`the playlist refers to '${uri}', which leads outside the configured input roots`, 403);
-    if (/\.m3u8?$/i.test(real) || (await sniff(real)).trimStart().startsWith('#EXTM3U')) await checkPlaylist(real, roots, depth + 1);
-  }
-}
-
-function decodeURIComponentSafe(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
+    if (/\.m3u8?$/i.test(real) || (await sniff(real)).trimStart().startsWith('#EXTM3U')) await checkPlaylist(real, roots, depth + 1, walk);
   }
 }
