@@ -174,7 +174,8 @@ describe('recovery at open', () => {
 });
 
 describe('recovery of a job stopped at Saving To Storage', () => {
-  it('takes back a layer the dead process committed but never recorded', async () => {
+  for (const recorded of [false, true]) {
+  it(recorded ? 'takes back a layer committed and recorded, when the process died before the job completed' : 'takes back a layer the dead process committed but never recorded', async () => {
     const dir = scratch(`jobs-recover-saving-${Date.now()}`);
     const dbPath = join(dir, 'jobs.sqlite');
     const storageRoot = join(dir, 'services');
@@ -197,6 +198,7 @@ describe('recovery of a job stopped at Saving To Storage', () => {
     for (const s of ['start', 'probeVideo', 'probeAudio', 'probeKlv', 'streamInfo', 'videoInfo', 'transcode', 'klv', 'hls', 'poster', 'previews', 'abr', 'cleanup', 'videoFiles'] as const) {
       job.appendStep(stepByKey(s));
     }
+    if (recorded) job.appendStep(stepByKey('storage'));
     const committed = join(storageRoot, 'Saving_TS', '0');
     mkdirSync(committed, { recursive: true });
     writeFileSync(join(committed, 'ABR.m3u8'), '#EXTM3U\n');
@@ -208,13 +210,16 @@ describe('recovery of a job stopped at Saving To Storage', () => {
     const manager = await JobManager.open({ store: dbPath });
     const r = manager.getJob(job.id)!;
     expect(r.status).toBe('FAILED');
-    expect(r.messages.at(-1)).toMatch(/^Saving To Storage failed: /);
-    expect(r.customAttributes.messageCodes.at(-1)).toBe(2206);
+    if (!recorded) {
+      expect(r.messages.at(-1)).toMatch(/^Saving To Storage failed: /);
+      expect(r.customAttributes.messageCodes.at(-1)).toBe(2206);
+    }
     expect(existsSync(committed)).toBe(false);
     expect(readdirSync(join(storageRoot, 'Saving_TS'))).toEqual(['1']);
     expect(readdirSync(join(storageRoot, '.staging'))).toEqual([]);
     await manager.close();
   });
+  }
 });
 
 describe('local directory storage', () => {

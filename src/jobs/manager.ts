@@ -191,9 +191,10 @@ export class JobManager {
       this.store.updateJob(rec.jobId, { status: resource.status, resource, owner: null });
       if (rec.tempDir && isAbsolute(rec.tempDir)) await rm(rec.tempDir, { recursive: true, force: true });
       const storage = rec.storageRoot ? new LocalDirectoryStorage(rec.storageRoot) : this.storage;
-      // Stopped at Saving To Storage: the commit may have happened without being recorded.
+      // Stopped at or after Saving To Storage: the layer may be committed, and a FAILED job must not
+      // leave one published.
       const codes = rec.resource.customAttributes.messageCodes;
-      const saving = codes.includes(stepByKey('videoFiles').code) && !codes.includes(stepByKey('storage').code);
+      const saving = codes.includes(stepByKey('videoFiles').code);
       await storage?.discard(
         rec.jobId,
         saving ? { jobId: rec.jobId, serviceName: rec.resource.results.serviceName, layerId: rec.resource.results.layerId } : undefined,
