@@ -132,11 +132,14 @@ describe('HTTP jobs API on loopback', () => {
     });
     expect(preflight.status).toBe(204);
     expect(preflight.headers.get('access-control-allow-origin')).toBe('https://maps.example.com');
-    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Esri-Authorization/);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/X-Esri-Authorization, Authorization/);
     const get = await fetch(`${server.restUrl}/jobs?f=json`, { headers: { origin: 'https://maps.example.com' } });
     expect(get.headers.get('access-control-allow-origin')).toBe('https://maps.example.com');
     const other = await fetch(`${server.restUrl}/jobs?f=json`, { headers: { origin: 'https://evil.example.net' } });
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+    // Every answer varies by origin, so a shared cache keeps the copies apart.
+    expect(other.headers.get('vary')).toMatch(/Origin/);
+    expect((await fetch(`${server.restUrl}/jobs?f=json`)).headers.get('vary')).toMatch(/Origin/);
     const otherPreflight = await fetch(`${server.restUrl}/jobs?f=json`, { method: 'OPTIONS', headers: { origin: 'https://evil.example.net', 'access-control-request-method': 'GET' } });
     expect(otherPreflight.headers.get('access-control-allow-origin')).toBeNull();
   });

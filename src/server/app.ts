@@ -141,14 +141,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     if (config.corsOrigins.length > 0) {
       const anyOrigin = config.corsOrigins.includes('*');
       app.addHook('onRequest', async (req, reply) => {
+        // On every answer, matching or not: a shared cache must not hand one origin's copy to another.
+        if (!anyOrigin) reply.header('vary', 'Origin');
         const origin = req.headers.origin;
         if (typeof origin !== 'string' || (!anyOrigin && !config.corsOrigins.includes(origin))) return;
         reply.header('access-control-allow-origin', anyOrigin ? '*' : origin);
-        reply.header('vary', 'Origin');
         reply.header('access-control-expose-headers', 'Content-Length, Content-Range, Accept-Ranges');
         if (req.method === 'OPTIONS') {
           reply.header('access-control-allow-methods', 'GET, HEAD, POST, OPTIONS');
-          reply.header('access-control-allow-headers', 'X-Esri-Authorization, Content-Type, Range');
+          reply.header('access-control-allow-headers', 'X-Esri-Authorization, Authorization, Content-Type, Range');
           reply.header('access-control-max-age', '600');
           return reply.code(204).send();
         }
