@@ -125,6 +125,14 @@ describe('HTTP jobs API on loopback', () => {
     expect(typeof other.body.token).toBe('string');
   });
 
+  it('generateToken: an address that fails under many usernames is refused for all of them', async () => {
+    // The failures above already count against this address; 25 more under fresh names pass its limit of 30.
+    for (let i = 0; i < 25; i++) await api('/generateToken', { form: { username: `nobody${i}`, password: 'x', f: 'json' } });
+    const locked = await api('/generateToken', { form: { username: 'admin', password: 'correct horse', f: 'json' } });
+    expect(locked.body.token).toBeUndefined();
+    expect((locked.body.error as { details: string[] }).details[0]).toMatch(/^Too many failed attempts/);
+  });
+
   it('answers CORS preflights and requests from a configured origin only', async () => {
     const preflight = await fetch(`${server.restUrl}/jobs?f=json`, {
       method: 'OPTIONS',

@@ -108,6 +108,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const secret = config.tokenSecret ?? loadOrCreateSecret(join(config.dataDir, 'token.key'));
   const tokens = new TokenService(secret, config.users);
   const throttle = new LoginThrottle();
+  // Per address across all usernames: failures under ever new usernames would otherwise push a
+  // user's own count out of the bounded table.
+  const addressThrottle = new LoginThrottle(30, 60_000);
   const manager = await JobManager.open({
     store: join(config.dataDir, 'jobs.sqlite'),
     outDir: join(config.dataDir, 'services'),
@@ -196,12 +199,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
           const username = one(f.username);
           const password = one(f.password);
           const throttleKey = `${req.ip}|${username ?? ''}`;
-          const wait = throttle.retryAfterMs(throttleKey);
+          const wait = Math.max(throttle.retryAfterMs(throttleKey), addressThrottle.retryAfterMs(req.ip));
           if (wait > 0) {
             return sendJson(reply, f, arcgisError(400, 'Unable to generate token.', [`Too many failed attempts; try again in ${Math.ceil(wait / 1000)} seconds.`]));
           }
           if (!username || !password || !tokens.checkPassword(username, password)) {
             throttle.fail(throttleKey);
+            addressThrottle.fail(req.ip);
             return sendJson(reply, f, arcgisError(400, 'Unable to generate token.', ['Invalid username or password.']));
           }
           let minutes = config.tokenMinutes;
