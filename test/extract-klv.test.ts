@@ -104,6 +104,21 @@ describe('KLV carriage fixtures', () => {
     expect(stats.garbageBytes).toBe(0);
   });
 
+  it('a damaged length does not swallow the units of the packets after it', async () => {
+    const file = join(dir, 'bad-length.ts');
+    const damaged = unit(20, 2);
+    // The BER length 20 becomes 0x83 0x0F 0xFF 0xFF... as a bit error would make it: ~1 MB declared.
+    const bad = Uint8Array.from([...damaged.subarray(0, 16), 0x83, 0x0f, 0xff, 0xff, ...damaged.subarray(17)]);
+    writeFileSync(
+      file,
+      writeKlvTransportStream([{ pid: 0x101, sync: false, pes: [{ units: [unit(10, 1)] }, { units: [bad] }, { units: [unit(30, 3)] }, { units: [unit(40, 4)] }] }]),
+    );
+    const { units, stats } = await collect(file);
+    expect(units.map((u) => u.data.length)).toEqual([27, 47, 57]);
+    expect(Buffer.from(units[1]!.data)).toEqual(Buffer.from(unit(30, 3)));
+    expect(stats.truncatedUnits).toBe(1);
+  });
+
   it('several KLV PIDs, a unit split across PES, and a declared PID that sends nothing', async () => {
     const file = join(dir, 'multi.ts');
     const big = unit(1000, 9);

@@ -63,7 +63,7 @@ void KlvFramer::extract(std::vector<KlvUnit>& out) {
     // The unit starting at pos takes the info of the last packet that began at or before it.
     while (!starts_.empty() && starts_.front().first <= pos) {
       current_ = starts_.front().second;
-      starts_.erase(starts_.begin());
+      starts_.pop_front();
     }
   };
 
@@ -91,6 +91,22 @@ void KlvFramer::extract(std::vector<KlvUnit>& out) {
       continue;
     }
     const size_t total = kKeySize + lengthBytes + static_cast<size_t>(length);
+    // A unit may continue into later packets, but a later packet that itself begins with a unit
+    // means this length is damaged: count the unit as cut short and carry on from that packet,
+    // rather than swallow what follows into one bogus unit.
+    size_t overrun = 0;
+    for (const auto& [start, info] : starts_) {
+      if (start >= pos + total) break;  // starts_ is in buffer order
+      if (start > pos && (keyPrefixAt(buffer_, start) || (info.sync && keyPrefixAt(buffer_, start + kAuCellHeader)))) {
+        overrun = start;
+        break;
+      }
+    }
+    if (overrun != 0) {
+      ++truncatedUnits_;
+      advanceTo(overrun);
+      continue;
+    }
     if (buffer_.size() - pos < total) break;
     KlvUnit unit;
     unit.stream = current_.stream;

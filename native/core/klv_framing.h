@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <string>
 #include <utility>
 #include <vector>
@@ -48,7 +49,7 @@ class KlvFramer {
 
   std::vector<uint8_t> buffer_;
   KlvPacketInfo current_;  // packet info of the unit that starts at buffer_[0]
-  std::vector<std::pair<size_t, KlvPacketInfo>> starts_;  // buffer offsets where later packets begin
+  std::deque<std::pair<size_t, KlvPacketInfo>> starts_;  // buffer offsets where later packets begin
   uint64_t garbageBytes_ = 0;
   uint64_t truncatedUnits_ = 0;
 };
