@@ -220,6 +220,25 @@ describe('cancellation', () => {
     await manager.close();
   });
 
+  it('a full queue refuses new jobs with ERR_QUEUE_FULL, and takes them again once there is room', async () => {
+    const clip = await flightClip('Cheyenne.ts');
+    const dir = freshDir('ingest-queue-full');
+    const manager = new JobManager({ outDir: join(dir, 'services'), tempDir: join(dir, 'tmp'), concurrency: 1, maxQueued: 1, hwaccel: 'cpu' });
+    const running = manager.ingest(clip, { requestedResolutions: 'sd' });
+    const waiting = manager.ingest(clip, { requestedResolutions: 'sd' });
+    expect(() => manager.ingest(clip, { requestedResolutions: 'sd' })).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_FULL', message: expect.stringMatching(/queue is full \(1 jobs waiting\)/) }));
+    expect(manager.listJobs()).toHaveLength(2);
+    waiting.cancel();
+    await expect(waiting.done).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    const again = manager.ingest(clip, { requestedResolutions: 'sd' });
+    again.cancel();
+    await expect(again.done).rejects.toMatchObject({ code: 'ERR_CANCELLED' });
+    running.cancel();
+    await running.done.catch(() => undefined);
+    await manager.close();
+    expect(() => new JobManager({ maxQueued: -1 })).toThrow(/maxQueued/);
+  });
+
   it('a queued job cancelled before it starts never runs', async () => {
     const clip = await flightClip('Cheyenne.ts');
     const dir = freshDir('ingest-queue');

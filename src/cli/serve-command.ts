@@ -11,6 +11,7 @@ interface ServeCliOptions {
   root?: string;
   baseUrl?: string;
   concurrency?: string;
+  maxQueuedJobs?: string;
   config?: string;
   publicOutputs?: boolean;
   hwaccel?: string;
@@ -35,6 +36,7 @@ export function registerServeCommand(program: Command): void {
     .option('--root <path>', 'REST root path (default /arcgis/rest)')
     .option('--base-url <url>', 'public origin for serviceUrl (default http://<host>:<port>)')
     .option('--concurrency <n>', 'ingests that run at once (default: one per four cores)')
+    .option('--max-queued-jobs <n>', 'jobs that may wait for a slot before addLayer is refused (default 1000)')
     .option('--hwaccel <path>', 'hardware path of ingests: auto, cpu, cuda, vaapi (default auto)')
     .option('--token-minutes <n>', 'token lifetime when a request names none (default 60)')
     .option('--public-outputs', 'serve published outputs without a token')
@@ -51,6 +53,7 @@ export function registerServeCommand(program: Command): void {
         root: opts.root,
         baseUrl: opts.baseUrl,
         concurrency: opts.concurrency,
+        maxQueuedJobs: opts.maxQueuedJobs,
         hwaccel: opts.hwaccel,
         tokenMinutes: opts.tokenMinutes,
         publicOutputs: opts.publicOutputs,

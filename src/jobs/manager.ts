@@ -56,6 +56,8 @@ export interface JobManagerOptions {
   tempDir?: string;
   /** Ingests that run at once (default: one per four cores, at least one). */
   concurrency?: number;
+  /** Jobs that may wait for a slot (default 1000); past it, ingest() throws ERR_QUEUE_FULL. */
+  maxQueued?: number;
   /** Default REST root URL for serviceUrl (default http://localhost/arcgis/rest). */
   restUrl?: string;
   /** Default username of jobs that name none. */
@@ -67,7 +69,7 @@ export interface JobManagerOptions {
 }
 
 const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots'] as const;
-const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'restUrl', 'username', 'requestedResolutions', 'hwaccel'] as const;
+const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'maxQueued', 'restUrl', 'username', 'requestedResolutions', 'hwaccel'] as const;
 
 export const DEFAULT_REST_URL = 'http://localhost/arcgis/rest';
 
@@ -142,6 +144,7 @@ export class JobManager {
   private readonly owner: string;
   private readonly live = new Map<string, IngestJob>();
   private readonly pipeline: PipelineRunner;
+  private readonly maxQueued: number;
   private closed = false;
   private storeWarned = false;
 
@@ -175,6 +178,7 @@ export class JobManager {
       hwaccel: o.hwaccel !== undefined ? checkEnum(o.hwaccel, 'hwaccel', HWACCELS) : 'auto',
     };
     this.queue = new JobQueue(o.concurrency !== undefined ? checkInteger(o.concurrency, 'concurrency', 1, 1024) : defaultConcurrency());
+    this.maxQueued = o.maxQueued !== undefined ? checkInteger(o.maxQueued, 'maxQueued', 0, 1_000_000) : 1000;
     this.store = openJobStore(o.store as JobStore | string | undefined);
     this.ownsStore = o.store === undefined || typeof o.store === 'string';
     this.pipeline = pipeline;
@@ -238,6 +242,10 @@ export class JobManager {
   ingest(input: string, options?: IngestOptions): IngestJob {
     if (this.closed) throw new MediaError('The job manager is closed', { code: 'ERR_CLOSED', step: 'job' });
     const { input: path, o } = this.validate(input, options);
+    // A job that would start at once does not wait; past maxQueued waiting jobs, submitters are told to come back.
+    if (this.queue.running >= this.queue.concurrency && this.queue.queued >= this.maxQueued) {
+      throw new MediaError(`The job queue is full (${this.queue.queued} jobs waiting); try again later`, { code: 'ERR_QUEUE_FULL', step: 'job' });
+    }
     const existing = o.storage.existingLayerIds(o.serviceName);
     const { service, layerId } = this.store.reserveLayer(o.serviceName, existing.length > 0 ? existing[existing.length - 1]! + 1 : 0);
     const jobId = newJobId();

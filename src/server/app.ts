@@ -117,6 +117,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
     tempDir: join(config.dataDir, 'tmp'),
     hwaccel: config.hwaccel,
     ...(config.concurrency !== null ? { concurrency: config.concurrency } : {}),
+    maxQueued: config.maxQueuedJobs,
   });
   const storage = manager.defaultStorage as Storage;
   // Service names run to 120 characters and file paths deeper: raise find-my-way's 100-character parameter limit.

@@ -30,6 +30,8 @@ export interface ServerConfig {
   baseUrl: string | null;
   /** Ingests that run at once. Default: one per four cores, at least one. */
   concurrency: number | null;
+  /** Jobs that may wait for a slot; past it addLayer is refused (default 1000). */
+  maxQueuedJobs: number;
   /** Key that signs tokens. Default: a random key kept in <dataDir>/token.key. */
   tokenSecret: string | null;
   /** Token lifetime in minutes when the request names none. Default 60. */
@@ -58,6 +60,7 @@ const KEYS = [
   'root',
   'baseUrl',
   'concurrency',
+  'maxQueuedJobs',
   'tokenSecret',
   'tokenMinutes',
   'maxTokenMinutes',
@@ -78,6 +81,7 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_ROOT: 'root',
   FMV_INGEST_BASE_URL: 'baseUrl',
   FMV_INGEST_CONCURRENCY: 'concurrency',
+  FMV_INGEST_MAX_QUEUED_JOBS: 'maxQueuedJobs',
   FMV_INGEST_TOKEN_SECRET: 'tokenSecret',
   FMV_INGEST_TOKEN_MINUTES: 'tokenMinutes',
   FMV_INGEST_MAX_TOKEN_MINUTES: 'maxTokenMinutes',
@@ -87,7 +91,7 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_CORS_ORIGINS: 'corsOrigins',
 };
 
-const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'tokenMinutes', 'maxTokenMinutes'];
+const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'maxQueuedJobs', 'tokenMinutes', 'maxTokenMinutes'];
 const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log'];
 const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins'];
 
@@ -216,6 +220,7 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
     root,
     baseUrl,
     concurrency: merged.concurrency === undefined ? null : checkInteger(merged.concurrency, where('concurrency'), 1, 1024),
+    maxQueuedJobs: merged.maxQueuedJobs === undefined ? 1000 : checkInteger(merged.maxQueuedJobs, where('maxQueuedJobs'), 0, 1_000_000),
     tokenSecret,
     tokenMinutes,
     maxTokenMinutes,
