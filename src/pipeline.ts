@@ -11,6 +11,8 @@
  * const result = await run.done;
  * ```
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { track } from './counters.js';
 import { MediaError, withCallerStack } from './errors.js';
 import { unpackKlvBatch, type NativeKlvBatch, type RawKlvUnit } from './klv-extract.js';
@@ -274,7 +276,12 @@ export function startPipeline(input: string, options: PipelineOptions, handlers?
       case 'error':
         finished = true;
         if (onAbort) signal?.removeEventListener('abort', onAbort);
-        if (handlerError !== undefined) settle.reject(handlerError);
+        if (handlerError !== undefined && event.type === 'done') {
+          // The pass had finished before the cancel reached it: take back what it wrote, as a
+          // cancelled pass does, so a rejected run never leaves outputs behind.
+          const error = handlerError;
+          void removeOutputs(String(native.outDir), event.result.files).finally(() => settle.reject(error));
+        } else if (handlerError !== undefined) settle.reject(handlerError);
         else if (event.type === 'done') settle.resolve(event.result);
         else settle.reject(event.error);
         break;
@@ -288,6 +295,12 @@ export function startPipeline(input: string, options: PipelineOptions, handlers?
     signal.addEventListener('abort', onAbort, { once: true });
   }
   return { done, cancel };
+}
+
+/** Removes the top-level entries (rendition folders, playlists, images) that hold `files`. */
+async function removeOutputs(outDir: string, files: readonly string[]): Promise<void> {
+  const tops = new Set(files.map((f) => f.split('/')[0]!).filter((t) => t && t !== '.' && t !== '..'));
+  await Promise.all([...tops].map((t) => rm(join(outDir, t), { recursive: true, force: true }).catch(() => undefined)));
 }
 
 /** What one hardware path can really do on this machine (each path opened and run on a test frame). */

@@ -62,6 +62,19 @@ describe('cancel and timeout', () => {
     expect(readdirSync(out)).toEqual([]);
   });
 
+  it('a handler that throws on the last step, when the pass has already finished, still leaves nothing', async () => {
+    const out = scratchDir('cancel-handler-late');
+    writeFileSync(join(out, 'notes.txt'), 'kept');
+    const boom = new Error('late handler failure');
+    const run = startPipeline(clip.path, { outDir: out, requestedResolutions: 'sd', preset: 'ultrafast', previews: false }, {
+      onStep: (step) => {
+        if (step === 'abr') throw boom;
+      },
+    });
+    await expect(run.done).rejects.toBe(boom);
+    expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
+
   it('the caller stack is grafted onto native errors', async () => {
     const out = scratchDir('cancel-stack');
     const err = await startPipeline('/no/such/file.ts', { outDir: out }).done.catch((e: Error) => e);
