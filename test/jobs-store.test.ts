@@ -173,6 +173,41 @@ describe('recovery at open', () => {
   });
 });
 
+describe('recovery by heartbeat', () => {
+  it("an owner whose heartbeat is old is gone on any host (a restarted container, a reused PID); a fresh one is alive", async () => {
+    const dir = scratch(`jobs-recover-beat-${Date.now()}`);
+    const dbPath = join(dir, 'jobs.sqlite');
+    const store = new SqliteJobStore(dbPath);
+    const now = Date.now();
+    const owners = {
+      // The pod before a restart: another host name, silent for ten minutes.
+      oldPod: 'pod-7f9c:1:a',
+      // This host, PID 1 (always running, never ours), silent for ten minutes: the PID was reused.
+      reusedPid: `${hostname()}:1:b`,
+      // Another host that beat a moment ago.
+      busyPeer: 'peer-host:4242:c',
+    };
+    const jobs = { oldPod: resourceAt(6), reusedPid: resourceAt(2), busyPeer: resourceAt(6) };
+    for (const k of Object.keys(owners) as (keyof typeof owners)[]) store.insertJob(record(jobs[k], { owner: owners[k] }));
+    store.beat(owners.oldPod, now - 600_000);
+    store.beat(owners.reusedPid, now - 600_000);
+    store.beat(owners.busyPeer, now - 5_000);
+    store.close();
+
+    const manager = await JobManager.open({ store: dbPath });
+    expect(manager.getJob(jobs.oldPod.jobId)!.status).toBe('FAILED');
+    expect(manager.getJob(jobs.reusedPid.jobId)!.status).toBe('FAILED');
+    expect(manager.getJob(jobs.busyPeer.jobId)!.status).toBe('IN PROGRESS');
+    // The manager beats for itself while open and takes its record away when closed.
+    const own = new SqliteJobStore(dbPath);
+    const mine = (own as unknown as { db: { prepare(q: string): { all(): { owner: string }[] } } }).db.prepare('SELECT owner FROM owners').all().map((r) => r.owner);
+    expect(mine.filter((o) => o.startsWith(`${hostname()}:${process.pid}:`))).toHaveLength(1);
+    await manager.close();
+    expect((own as unknown as { db: { prepare(q: string): { all(): { owner: string }[] } } }).db.prepare('SELECT owner FROM owners').all().map((r) => r.owner).filter((o) => o.startsWith(`${hostname()}:${process.pid}:`))).toEqual([]);
+    own.close();
+  });
+});
+
 describe('recovery of a job stopped at Saving To Storage', () => {
   for (const recorded of [false, true]) {
   it(recorded ? 'takes back a layer committed and recorded, when the process died before the job completed' : 'takes back a layer the dead process committed but never recorded', async () => {

@@ -101,11 +101,19 @@ function defaultUsername(): string {
   }
 }
 
+/** How often a manager records that it is alive, and how old a record means its owner is gone. */
+export const OWNER_BEAT_MS = 30_000;
+export const OWNER_GONE_MS = 120_000;
+
 /** Whether the process that owns a queued/running job record is still alive. */
-function ownerAlive(owner: string | null): boolean {
+function ownerAlive(owner: string | null, store: JobStore, now = Date.now()): boolean {
   if (!owner) return false;
   const [host, pidText, instance] = owner.split(':');
-  // Another machine's process cannot be checked from here; leave its jobs alone.
+  // Silent for too long: gone, on any host (a restarted container has a new host name, and a PID
+  // may have been reused by another program).
+  const beat = store.lastBeat?.(owner);
+  if (beat !== undefined && now - beat >= OWNER_GONE_MS) return false;
+  // Another machine's process cannot be checked from here: its beat is fresh, or it keeps none.
   if (host !== hostname()) return true;
   const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -145,6 +153,7 @@ export class JobManager {
   private readonly live = new Map<string, IngestJob>();
   private readonly pipeline: PipelineRunner;
   private readonly maxQueued: number;
+  private readonly beatTimer: NodeJS.Timeout;
   private closed = false;
   private storeWarned = false;
 
@@ -184,13 +193,16 @@ export class JobManager {
     this.pipeline = pipeline;
     this.owner = `${hostname()}:${process.pid}:${this.instance}`;
     LIVE_INSTANCES.add(this.instance);
+    const beat = (): void => this.safeStore(() => this.store.beat?.(this.owner, Date.now()));
+    beat();
+    this.beatTimer = setInterval(beat, OWNER_BEAT_MS).unref();
   }
 
   /** Marks jobs of stopped processes FAILED and removes their temporary and staging files. */
   async recover(): Promise<JobResource[]> {
     const recovered: JobResource[] = [];
     for (const rec of this.store.activeJobs()) {
-      if (this.live.has(rec.jobId) || ownerAlive(rec.owner)) continue;
+      if (this.live.has(rec.jobId) || ownerAlive(rec.owner, this.store)) continue;
       const resource = interruptedResource(rec.resource);
       this.store.updateJob(rec.jobId, { status: resource.status, resource, owner: null });
       if (rec.tempDir && isAbsolute(rec.tempDir)) await rm(rec.tempDir, { recursive: true, force: true });
@@ -368,6 +380,8 @@ export class JobManager {
     for (const job of this.live.values()) job.cancel();
     await Promise.all([...this.live.values()].map((j) => j.done.catch(() => undefined)));
     await this.queue.onIdle();
+    clearInterval(this.beatTimer);
+    this.safeStore(() => this.store.forgetOwner?.(this.owner));
     LIVE_INSTANCES.delete(this.instance);
     if (this.ownsStore) this.store.close();
   }

@@ -53,6 +53,15 @@ export interface JobStore {
    * transaction so concurrent jobs of a service get distinct ids.
    */
   reserveLayer(serviceName: string, atLeast: number): { service: ServiceRecord; layerId: number; created: boolean };
+  /**
+   * Optional liveness of job owners (a manager instance: host:pid:instance). A manager beats every
+   * 30 s; recovery takes an owner whose last beat is old as gone, on any host (a restarted
+   * container has a new host name and may reuse the PID). Stores without it fall back to a
+   * process check on this host.
+   */
+  beat?(owner: string, at: number): void;
+  lastBeat?(owner: string): number | undefined;
+  forgetOwner?(owner: string): void;
   close(): void;
 }
 
@@ -61,7 +70,8 @@ function storeError(message: string, cause: unknown): MediaError {
   return e;
 }
 
-const SCHEMA_VERSION = 1;
+// 1: jobs, services. 2: owners (heartbeats).
+const SCHEMA_VERSION = 2;
 
 interface JobRow {
   job_id: string;
@@ -115,6 +125,9 @@ export class SqliteJobStore implements JobStore {
     listServices: Database.Statement;
     insertService: Database.Statement;
     setNextLayer: Database.Statement;
+    beat: Database.Statement;
+    lastBeat: Database.Statement;
+    forgetOwner: Database.Statement;
   };
   private readonly reserveTx: Database.Transaction<(serviceName: string, atLeast: number) => { service: ServiceRecord; layerId: number; created: boolean }>;
 
@@ -142,6 +155,9 @@ export class SqliteJobStore implements JobStore {
       listServices: this.db.prepare('SELECT * FROM services ORDER BY service_name'),
       insertService: this.db.prepare('INSERT INTO services (service_name, service_item_id, next_layer_id, created_at) VALUES (?, ?, ?, ?)'),
       setNextLayer: this.db.prepare('UPDATE services SET next_layer_id = ? WHERE service_name = ?'),
+      beat: this.db.prepare('INSERT INTO owners (owner, beat_at) VALUES (?, ?) ON CONFLICT (owner) DO UPDATE SET beat_at = excluded.beat_at'),
+      lastBeat: this.db.prepare('SELECT beat_at FROM owners WHERE owner = ?'),
+      forgetOwner: this.db.prepare('DELETE FROM owners WHERE owner = ?'),
     };
     this.reserveTx = this.db.transaction((serviceName: string, atLeast: number) => {
       const row = this.stmts.getService.get(serviceName) as ServiceRow | undefined;
@@ -185,6 +201,10 @@ export class SqliteJobStore implements JobStore {
         service_item_id TEXT NOT NULL,
         next_layer_id INTEGER NOT NULL,
         created_at INTEGER NOT NULL
+      );
+      CREATE TABLE IF NOT EXISTS owners (
+        owner TEXT PRIMARY KEY,
+        beat_at INTEGER NOT NULL
       );
       PRAGMA user_version = ${SCHEMA_VERSION};
     `);
@@ -254,6 +274,18 @@ export class SqliteJobStore implements JobStore {
 
   reserveLayer(serviceName: string, atLeast: number): { service: ServiceRecord; layerId: number; created: boolean } {
     return this.reserveTx.immediate(serviceName, atLeast);
+  }
+
+  beat(owner: string, at: number): void {
+    this.stmts.beat.run(owner, at);
+  }
+
+  lastBeat(owner: string): number | undefined {
+    return (this.stmts.lastBeat.get(owner) as { beat_at: number } | undefined)?.beat_at;
+  }
+
+  forgetOwner(owner: string): void {
+    this.stmts.forgetOwner.run(owner);
   }
 
   close(): void {
