@@ -175,7 +175,8 @@ describe('HTTP jobs API on loopback', () => {
     expect(job.username).toBe('admin');
     expect(job.inputs.serviceUrl).toBe(`${server.restUrl}/services/Cheyenne_TS/VideoServer`);
     expect(job.results).toEqual({ layerId: 0, layerName: 'Cheyenne', serviceName: 'Cheyenne_TS' });
-    expect(job.customAttributes.source).toBe(join(inputRoot, 'missions', 'Cheyenne.ts'));
+    // The path as the client gave it, not the server's directory layout.
+    expect(job.customAttributes.source).toBe('missions/Cheyenne.ts');
 
     const pjson = await api(`/jobs/job/${jobId}?f=pjson`, { headers: { 'X-Esri-Authorization': `Bearer ${token}` } });
     expect(pjson.text).toContain(`{\n  "jobId": "${jobId}",\n  "inputs": {\n    "serviceItemId"`);

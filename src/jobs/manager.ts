@@ -43,6 +43,8 @@ export interface IngestOptions {
   restUrl?: string;
   /** Read nothing outside these directories (see ProbeOptions.inputRoots): for inputs named by others. */
   inputRoots?: string[];
+  /** How the job resource names the input (customAttributes.source; default: the input as given). */
+  sourceName?: string;
 }
 
 export interface JobManagerOptions {
@@ -68,7 +70,7 @@ export interface JobManagerOptions {
   hwaccel?: HwAccel;
 }
 
-const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots'] as const;
+const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots', 'sourceName'] as const;
 const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'maxQueued', 'restUrl', 'username', 'requestedResolutions', 'hwaccel'] as const;
 
 export const DEFAULT_REST_URL = 'http://localhost/arcgis/rest';
@@ -138,6 +140,7 @@ interface ValidIngestOptions {
   tempRoot: string;
   restUrl: string;
   inputRoots?: string[];
+  sourceName: string;
 }
 
 export class JobManager {
@@ -241,6 +244,7 @@ export class JobManager {
       layerName: o.layerName !== undefined ? checkString(o.layerName, 'layerName', { nonEmpty: true }) : layerNameFromFile(source),
       tempRoot: o.tempDir !== undefined ? resolve(checkString(o.tempDir, 'tempDir', { nonEmpty: true })) : this.tempRoot,
       restUrl: o.restUrl !== undefined ? checkRestUrl(o.restUrl, 'restUrl') : this.restUrl,
+      sourceName: o.sourceName !== undefined ? checkString(o.sourceName, 'sourceName', { nonEmpty: true }) : source,
     };
     if (o.signal !== undefined) out.signal = checkSignal(o.signal, 'signal');
     if (o.timeoutMs !== undefined) out.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
@@ -272,7 +276,7 @@ export class JobManager {
         layerName: o.layerName,
         requestedResolutions: o.requestedResolutions,
         username: o.username,
-        source: input,
+        source: o.sourceName,
       },
       (resource) => this.persist(jobId, resource),
     );

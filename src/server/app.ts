@@ -281,6 +281,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
             const job = manager.ingest(input, {
               // Enforced again where FFmpeg opens each file: a playlist cannot lead outside.
               inputRoots: roots,
+              // The path as the client gave it: the server's own directory layout stays private.
+              sourceName: String((source as Record<string, unknown>).path),
               serviceName,
               requestedResolutions: res as Resolution,
               username,
