@@ -324,3 +324,30 @@ describe('HTTP jobs API on loopback', () => {
     expect(unknown.body.error).toMatchObject({ code: 404 });
   });
 });
+
+describe('behind a reverse proxy', () => {
+  it('with trustProxy, login limits key on the forwarded client address, not the proxy', async () => {
+    const dir = freshDir('server-proxy');
+    mkdirSync(join(dir, 'inputs'), { recursive: true });
+    const proxied = await startServer(
+      resolveServerConfig([{ name: 'test', values: { port: 0, dataDir: join(dir, 'data'), inputRoots: [join(dir, 'inputs')], users: ['admin:pw'], trustProxy: ['127.0.0.1'] } }]),
+    );
+    try {
+      const login = (client: string, password: string) =>
+        fetch(`${proxied.restUrl}/generateToken`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': client },
+          body: new URLSearchParams({ username: 'admin', password, f: 'json' }),
+        }).then((r) => r.json() as Promise<{ token?: string; error?: { details: string[] } }>);
+      for (let i = 0; i < 5; i++) await login('203.0.113.7', `guess${i}`);
+      expect((await login('203.0.113.7', 'pw')).error?.details[0]).toMatch(/^Too many failed attempts/);
+      // Another client behind the same proxy is not locked out.
+      expect((await login('198.51.100.9', 'pw')).token).toEqual(expect.any(String));
+    } finally {
+      await proxied.close();
+    }
+    expect(() => resolveServerConfig([{ name: 'test', values: { dataDir: dir, inputRoots: [dir], users: ['a:b'], trustProxy: ['10.0.0.0/33'] } }])).toThrow(
+      /an IP address or CIDR range such as 10\.0\.0\.0\/8 for trustProxy \(from test\)\[0\]/,
+    );
+  });
+});

@@ -12,6 +12,7 @@ interface ServeCliOptions {
   baseUrl?: string;
   concurrency?: string;
   maxQueuedJobs?: string;
+  trustProxy?: string[];
   config?: string;
   publicOutputs?: boolean;
   hwaccel?: string;
@@ -42,6 +43,7 @@ export function registerServeCommand(program: Command): void {
     .option('--public-outputs', 'serve published outputs without a token')
     .option('--log', 'log requests to stderr')
     .option('--cors-origin <origin>', "browser origin allowed to call the API and fetch outputs, or '*' (repeatable)", collect, [])
+    .option('--trust-proxy <address>', 'reverse proxy (address or CIDR) whose X-Forwarded-For is believed (repeatable)', collect, [])
     .option('--config <file>', 'JSON config file (also FMV_INGEST_CONFIG)')
     .action(async (opts: ServeCliOptions) => {
       const flags: ConfigInput = {
@@ -59,6 +61,7 @@ export function registerServeCommand(program: Command): void {
         publicOutputs: opts.publicOutputs,
         log: opts.log,
         corsOrigins: opts.corsOrigin,
+        trustProxy: opts.trustProxy,
       };
       const config = loadServerConfig(flags, opts.config !== undefined ? { configFile: opts.config } : {});
       const server = await startServer(config);

@@ -130,7 +130,13 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         },
       }
     : false;
-  const app = Fastify({ logger, bodyLimit: 1024 * 1024, exposeHeadRoutes: true, routerOptions: { maxParamLength: 2048 } });
+  const app = Fastify({
+    logger,
+    bodyLimit: 1024 * 1024,
+    exposeHeadRoutes: true,
+    routerOptions: { maxParamLength: 2048 },
+    ...(config.trustProxy.length > 0 ? { trustProxy: config.trustProxy } : {}),
+  });
   let restUrl = '';
 
   try {

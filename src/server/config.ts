@@ -3,6 +3,7 @@
  * the environment, the environment over the file). Every value is validated with a message that
  * names the setting, where it came from and the value.
  */
+import { isIP } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MediaError } from '../errors.js';
@@ -46,6 +47,11 @@ export interface ServerConfig {
   log: boolean;
   /** Browser origins allowed to call the API and fetch outputs (CORS); '*' for any. Default none. */
   corsOrigins: string[];
+  /**
+   * Addresses or CIDR ranges of reverse proxies whose X-Forwarded-For is believed, so login limits
+   * and logs see the client's address rather than the proxy's. Default none.
+   */
+  trustProxy: string[];
 }
 
 /** Settings as they arrive from one source, before validation. */
@@ -68,6 +74,7 @@ const KEYS = [
   'hwaccel',
   'log',
   'corsOrigins',
+  'trustProxy',
 ] as const;
 type ConfigKey = (typeof KEYS)[number];
 
@@ -89,11 +96,12 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_HWACCEL: 'hwaccel',
   FMV_INGEST_LOG: 'log',
   FMV_INGEST_CORS_ORIGINS: 'corsOrigins',
+  FMV_INGEST_TRUST_PROXY: 'trustProxy',
 };
 
 const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'maxQueuedJobs', 'tokenMinutes', 'maxTokenMinutes'];
 const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log'];
-const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins'];
+const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins', 'trustProxy'];
 
 function configError(message: string): MediaError {
   return new MediaError(message, { code: 'ERR_INVALID_OPTION', step: 'config' });
@@ -228,7 +236,22 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
     hwaccel: merged.hwaccel === undefined ? 'auto' : checkEnum(merged.hwaccel, where('hwaccel'), HWACCELS),
     log: merged.log === undefined ? false : checkBoolean(merged.log, where('log')),
     corsOrigins: corsOriginsOf(merged.corsOrigins, where('corsOrigins')),
+    trustProxy: trustProxyOf(merged.trustProxy, where('trustProxy')),
   };
+}
+
+function trustProxyOf(value: unknown, path: string): string[] {
+  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  return list.map((a, i) => {
+    const s = checkString(a, `${path}[${i}]`, { nonEmpty: true });
+    const [address, bits, ...rest] = s.split('/');
+    const family = isIP(address!);
+    const maxBits = family === 6 ? 128 : 32;
+    if (family === 0 || rest.length > 0 || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= maxBits))) {
+      throw invalid('an IP address or CIDR range such as 10.0.0.0/8', `${path}[${i}]`, s);
+    }
+    return s;
+  });
 }
 
 function corsOriginsOf(value: unknown, path: string): string[] {
