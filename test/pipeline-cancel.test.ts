@@ -7,7 +7,7 @@ import { startPipeline } from '../src/pipeline.js';
 import { clipsDir, makeClip, scratchDir } from './pipeline-fixtures.mjs';
 
 describe('cancel and timeout', () => {
-  let clip: { path: string };
+  let clip: { path: string; klvUnits: number };
   beforeAll(() => {
     clip = makeClip(clipsDir, 'fhd-6s', { seconds: 6 });
   });
@@ -73,6 +73,24 @@ describe('cancel and timeout', () => {
     });
     await expect(run.done).rejects.toBe(boom);
     expect(readdirSync(out)).toEqual(['notes.txt']);
+  });
+
+  it('a KLV handler that holds up the event loop slows the pass instead of losing or piling up units', async () => {
+    const out = scratchDir('klv-backpressure');
+    let units = 0;
+    let batches = 0;
+    const result = await startPipeline(clip.path, { outDir: out, requestedResolutions: 'sd', preset: 'ultrafast', previews: false }, {
+      onKlv: (batch) => {
+        units += batch.length;
+        // The first batches each block the JS thread: the native side runs out of credit and waits.
+        if (batches++ < 3) {
+          const until = Date.now() + 300;
+          while (Date.now() < until);
+        }
+      },
+    }).done;
+    expect(units).toBe(clip.klvUnits);
+    expect(result.counts.klvUnits).toBe(clip.klvUnits);
   });
 
   it('the caller stack is grafted onto native errors', async () => {

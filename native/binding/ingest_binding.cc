@@ -7,6 +7,8 @@
 // while the environment is tearing down are dropped, never run.
 #include "binding/ingest_binding.h"
 
+#include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -185,6 +187,11 @@ class IngestJobHandle final : public fmv::IngestObserver {
     if (thread_.joinable()) thread_.join();
   }
   void detachFromEnv() { envJobs_ = nullptr; }
+  void returnKlvCredit() {
+    std::lock_guard<std::mutex> lock(klvMutex_);
+    if (klvInFlight_ > 0) --klvInFlight_;
+    klvCredits_.notify_all();
+  }
 
   void onPlan(const fmv::IngestPlanInfo& p) override {
     auto* e = new JsEvent(JsEvent::Kind::Plan);
@@ -199,6 +206,14 @@ class IngestJobHandle final : public fmv::IngestObserver {
     post(new JsEvent(JsEvent::Kind::Progress));
   }
   void onKlv(std::vector<fmv::KlvUnit>&& units) override {
+    // Flow control: at most kKlvBatchesInFlight batches wait for the JS thread; past that the
+    // pass waits (a cancel or timeout still ends the wait), so a busy event loop bounds memory.
+    {
+      std::unique_lock<std::mutex> lock(klvMutex_);
+      while (klvInFlight_ >= kKlvBatchesInFlight && !cancel_.stopRequested()) klvCredits_.wait_for(lock, std::chrono::milliseconds(100));
+      if (cancel_.stopRequested()) return;
+      ++klvInFlight_;
+    }
     auto* e = new JsEvent(JsEvent::Kind::Klv);
     e->klv = std::move(units);
     post(e);
@@ -217,7 +232,10 @@ class IngestJobHandle final : public fmv::IngestObserver {
  private:
   void run();
   void post(JsEvent* e) {
-    if (napi_call_threadsafe_function(tsfn_, e, napi_tsfn_nonblocking) != napi_ok) delete e;
+    if (napi_call_threadsafe_function(tsfn_, e, napi_tsfn_nonblocking) != napi_ok) {
+      if (e->kind == JsEvent::Kind::Klv) returnKlvCredit();
+      delete e;
+    }
   }
   static void callJs(napi_env env, napi_value callback, void* context, void* data);
   static void finalize(napi_env env, void* data, void* hint);
@@ -231,6 +249,10 @@ class IngestJobHandle final : public fmv::IngestObserver {
   std::mutex progressMutex_;
   fmv::IngestProgress latestProgress_;
   bool progressQueued_ = false;
+  static constexpr size_t kKlvBatchesInFlight = 8;
+  std::mutex klvMutex_;
+  std::condition_variable klvCredits_;
+  size_t klvInFlight_ = 0;
 };
 
 void cleanupEnv(void* arg) {
@@ -330,9 +352,16 @@ void IngestJobHandle::finalize(napi_env env, void* data, void* hint) {
 
 void IngestJobHandle::callJs(napi_env env, napi_value callback, void* context, void* data) {
   std::unique_ptr<JsEvent> event(static_cast<JsEvent*>(data));
+  auto* job = static_cast<IngestJobHandle*>(context);
+  // A KLV batch returns its credit once JS has handled it (or dropped it), however this returns.
+  struct KlvCredit {
+    IngestJobHandle* job;
+    ~KlvCredit() {
+      if (job) job->returnKlvCredit();
+    }
+  } credit{event->kind == JsEvent::Kind::Klv ? job : nullptr};
   // env is null when the environment is going away: drop the event without touching JS.
   if (env == nullptr || callback == nullptr) return;
-  auto* job = static_cast<IngestJobHandle*>(context);
   try {
     Napi::HandleScope scope(env);
     job->deliver(Napi::Env(env), Napi::Function(env, callback), *event);
