@@ -17,7 +17,9 @@ const program = new Command()
   .name('fmv-ingest')
   .description('Ingest full-motion video (MPEG-TS with MISB KLV): probe, KLV telemetry, HLS ABR ladder, Video Server jobs.')
   .version(pkg.version)
-  .showHelpAfterError();
+  .showHelpAfterError()
+  // Usage errors come back here (exit 2), not straight out of process.exit(1).
+  .exitOverride();
 
 registerProbeCommand(program);
 registerKlvCommand(program);

@@ -64,17 +64,26 @@ describe('fmv-ingest klv', () => {
     expect(Object.keys(line.tags).length).toBeGreaterThan(10);
     const dir = scratch('cli-klv');
     const strict = spawnSync(process.execPath, [cli, 'klv', bad, '--strict', '--out', join(dir, 'strict.ndjson')], { encoding: 'utf8' });
-    expect(strict.status).not.toBe(0);
-    expect(strict.stderr).toMatch(/checksum/i);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr).toMatch(/^fmv-ingest: ST 0601 unit at offset 0: checksum mismatch, stored 0xaa43, computed 0x3e1e\n  code: ERR_KLV_CHECKSUM\n$/i);
     expect(existsSync(join(dir, 'strict.ndjson'))).toBe(false);
+    expect(readdirSync(dir).filter((n) => n.startsWith('strict.ndjson'))).toEqual([]);
   });
 
-  it('bad input and bad options exit non-zero with a clear message', () => {
-    const missing = spawnSync(process.execPath, [cli, 'klv', '/no/such.ts'], { encoding: 'utf8' });
-    expect(missing.status).toBe(2);
-    expect(missing.stderr).toContain('ERR_INPUT_NOT_FOUND');
-    const fmt = spawnSync(process.execPath, [cli, 'klv', kwiver('h264_klv.ts'), '--format', 'xml'], { encoding: 'utf8' });
-    expect(fmt.status).toBe(2);
-    expect(fmt.stderr).toContain("Expected one of ndjson, csv, geojson for --format but received 'xml'");
+  it('bad input exits 1, bad arguments exit 2, each with a clear message and no stack trace', () => {
+    const cmd = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const expectClean = (r: ReturnType<typeof cmd>, status: number, message: string | RegExp) => {
+      expect(r.status).toBe(status);
+      expect(r.stderr).toMatch(message);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    };
+    expectClean(cmd('klv', '/no/such.ts'), 1, /ERR_INPUT_NOT_FOUND/);
+    expectClean(cmd('klv', kwiver('h264_klv.ts'), '--format', 'xml'), 2, "Expected one of ndjson, csv, geojson for --format but received 'xml'");
+    expectClean(cmd('klv', kwiver('h264_klv.ts'), '--bogus'), 2, /unknown option '--bogus'/);
+    expectClean(cmd('klv'), 2, /missing required argument 'input'/);
+    expectClean(cmd('klv', kwiver('h264_klv.ts'), '--timeout', '10abc'), 2, "for --timeout but received '10abc'");
+    const dir = scratch('cli-klv-out');
+    expectClean(cmd('klv', kwiver('h264_klv.ts'), '--out', dir), 1, `Cannot write the KLV output ${dir}: it is a directory`);
+    expectClean(cmd('klv', kwiver('h264_klv.ts'), '--out', join(dir, 'no', 'x.ndjson')), 1, `Cannot write the KLV output ${join(dir, 'no', 'x.ndjson')}: its directory does not exist`);
   });
 });

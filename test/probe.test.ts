@@ -139,7 +139,7 @@ describe('CLI probe', () => {
       status = (e as { status: number }).status;
       stderr = String((e as { stderr: string }).stderr);
     }
-    expect(status).toBe(2);
+    expect(status).toBe(1);
     expect(stderr).toContain('ERR_INPUT_NOT_FOUND');
   });
 });

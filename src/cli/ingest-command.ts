@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { MediaError } from '../errors.js';
+import { parseMilliseconds } from './output.js';
 import { HWACCELS, RESOLUTIONS, type HwAccel, type IngestJob, type JobProgress, type Resolution } from '../jobs/job.js';
 import { ingest } from '../jobs/manager.js';
 
@@ -106,7 +107,7 @@ export function registerIngestCommand(program: Command): void {
     .option('--service-name <name>', 'service to publish into (default: from the file name)')
     .option('--layer-name <name>', 'layer name (default: the file name without extension)')
     .option('--username <name>', "username recorded in the job (default: the current user's)")
-    .option('--timeout <ms>', 'give up after this many milliseconds', (v) => Number.parseInt(v, 10))
+    .option('--timeout <ms>', 'give up after this many milliseconds', parseMilliseconds('--timeout'))
     .option('--json', 'print only the job JSON on stdout')
     .action(async (input: string, opts: IngestCliOptions) => {
       const requestedResolutions = choice<Resolution>(opts.resolutions, RESOLUTIONS, '--resolutions');

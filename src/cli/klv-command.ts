@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { CsvWriter, GeoJsonBuilder, toNdjsonLine } from '../klv/index.js';
 import { KlvUnitStream, decodeRawUnit } from '../klv-extract.js';
 import { MediaError } from '../errors.js';
+import { parseMilliseconds } from './output.js';
 
 type Format = 'ndjson' | 'csv' | 'geojson';
 const FORMATS: readonly Format[] = ['ndjson', 'csv', 'geojson'];
@@ -19,19 +20,35 @@ interface Sink {
  * An existing target that is not a regular file (/dev/null, a FIFO) is written in place: renaming
  * over it would replace the device.
  */
-function openSink(out: string | undefined): Sink {
+async function openSink(out: string | undefined): Promise<Sink> {
   let target: string | undefined = out;
   if (target === '-') target = undefined;
+  const outputError = (why: string): MediaError =>
+    new MediaError(`Cannot write the KLV output ${target}: ${why}`, { code: 'ERR_KLV_OUTPUT', step: 'output' });
+  if (target !== undefined && existsSync(target) && statSync(target).isDirectory()) throw outputError('it is a directory');
   const inPlace = target !== undefined && existsSync(target) && !statSync(target).isFile();
   const temp = target !== undefined && !inPlace ? `${target}.partial-${process.pid}` : undefined;
   const stream: WriteStream | NodeJS.WriteStream = target === undefined ? process.stdout : createWriteStream(temp ?? target);
+  let failure: MediaError | undefined;
+  if (target !== undefined) {
+    const file = stream as WriteStream;
+    // An error later on (disk full) is kept and raised by the next write or the commit.
+    file.on('error', (err: NodeJS.ErrnoException) => {
+      failure ??= outputError(err.code === 'ENOENT' ? 'its directory does not exist' : err.message);
+    });
+    await once(file, 'open').catch(() => undefined);
+    if (failure) throw failure;
+  }
   return {
     async write(data) {
-      if (!stream.write(data)) await once(stream, 'drain');
+      if (failure) throw failure;
+      if (!stream.write(data)) await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+      if (failure) throw failure;
     },
     async commit() {
       if (target === undefined) return;
-      await new Promise<void>((res, rej) => (stream as WriteStream).end((err?: Error | null) => (err ? rej(err) : res())));
+      await new Promise<void>((res, rej) => (stream as WriteStream).end((err?: Error | null) => (err ? rej(failure ?? outputError(err.message)) : res())));
+      if (failure) throw failure;
       if (temp) renameSync(temp, target);
     },
     abort() {
@@ -82,10 +99,22 @@ class LineChunker {
   }
 }
 
-export async function writeKlv(input: string, format: Format, out: string | undefined, strict: boolean): Promise<number> {
-  const sink = openSink(out);
+export async function writeKlv(
+  input: string,
+  format: Format,
+  out: string | undefined,
+  strict: boolean,
+  options: { timeoutMs?: number; signal?: AbortSignal } = {},
+): Promise<number> {
+  const sink = await openSink(out);
   const lines = new LineChunker(sink);
-  const stream = new KlvUnitStream(input);
+  let stream: KlvUnitStream;
+  try {
+    stream = new KlvUnitStream(input, options);
+  } catch (err) {
+    sink.abort();
+    throw err;
+  }
   const csv = format === 'csv' ? new CsvWriter() : undefined;
   const geo = format === 'geojson' ? new GeoJsonBuilder() : undefined;
   let count = 0;
@@ -121,11 +150,26 @@ export function registerKlvCommand(program: Command): void {
     .option('--format <format>', `output format: ${FORMATS.join(' | ')}`, 'ndjson')
     .option('--out <file>', 'write to a file (atomically) instead of stdout')
     .option('--strict', 'fail on a bad checksum or a malformed packet instead of reporting it')
-    .action(async (input: string, opts: { format: string; out?: string; strict?: boolean }) => {
+    .option('--timeout <ms>', 'give up after this many milliseconds', parseMilliseconds('--timeout'))
+    .action(async (input: string, opts: { format: string; out?: string; strict?: boolean; timeout?: number }) => {
       if (!FORMATS.includes(opts.format as Format)) {
         throw new MediaError(`Expected one of ${FORMATS.join(', ')} for --format but received '${opts.format}'`, { code: 'ERR_INVALID_OPTION', step: 'options' });
       }
-      const count = await writeKlv(input, opts.format as Format, opts.out, opts.strict === true);
-      if (opts.out) process.stderr.write(`fmv-ingest: wrote ${count} KLV packets to ${opts.out}\n`);
+      // Ctrl-C stops the scan and removes the partial output file.
+      const ac = new AbortController();
+      const onInterrupt = (): void => ac.abort();
+      process.once('SIGINT', onInterrupt);
+      try {
+        const count = await writeKlv(input, opts.format as Format, opts.out, opts.strict === true, {
+          signal: ac.signal,
+          ...(opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {}),
+        });
+        if (opts.out) process.stderr.write(`fmv-ingest: wrote ${count} KLV packets to ${opts.out}\n`);
+      } catch (err) {
+        if (ac.signal.aborted) process.exit(130);
+        throw err;
+      } finally {
+        process.removeListener('SIGINT', onInterrupt);
+      }
     });
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { probe, type ProbeResult } from '../probe.js';
-import { fmtBitRate, fmtSeconds, hex, table } from './output.js';
+import { fmtBitRate, fmtSeconds, hex, parseMilliseconds, table } from './output.js';
 
 export function formatProbe(r: ProbeResult): string {
   const rows: Array<[string, string]> = [
@@ -43,7 +43,7 @@ export function registerProbeCommand(program: Command): void {
     .description('describe an input: container, video, audio and KLV streams (PID, sync/async carriage)')
     .argument('<input>', 'file or URL')
     .option('--json', 'print JSON instead of a table')
-    .option('--timeout <ms>', 'give up after this many milliseconds', (v) => Number.parseInt(v, 10))
+    .option('--timeout <ms>', 'give up after this many milliseconds', parseMilliseconds('--timeout'))
     .action(async (input: string, opts: { json?: boolean; timeout?: number }) => {
       const result = await probe(input, opts.timeout !== undefined ? { timeoutMs: opts.timeout } : {});
       process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : `${formatProbe(result)}\n`);
