@@ -3,6 +3,7 @@
 //   --if-missing  use a prebuild that loads on this machine, else build (the npm install path)
 //   --force       always build
 import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { addonPath, installCommand, log, missingSystemPieces, root, run } from './lib.mjs';
@@ -34,8 +35,13 @@ try {
   if (missing.length) {
     throw new Error(`cannot build the addon, missing: ${missing.join(', ')}.\n  Fix (Debian/Ubuntu): sudo sh -c '${installCommand()}'`);
   }
-  const cmakeJs = join(root, 'node_modules', 'cmake-js', 'bin', 'cmake-js');
-  if (!existsSync(cmakeJs)) throw new Error('cmake-js is not installed. Fix: npm ci');
+  // Resolved as Node resolves it: in a consumer's tree cmake-js is usually hoisted above this package.
+  let cmakeJs;
+  try {
+    cmakeJs = createRequire(join(root, 'package.json')).resolve('cmake-js/bin/cmake-js');
+  } catch {
+    throw new Error('cmake-js is not installed. Fix: npm install (or npm ci in a checkout)');
+  }
   run(process.execPath, [cmakeJs, 'compile', '--log-level', 'warn']);
   log(`built ${addonPath}`);
 } catch (err) {
