@@ -55,6 +55,8 @@ export {
   type PipelinePlan,
   type PipelineStep,
   type PipelineWarning,
+  type PipelineCounts,
+  type PipelinePreviews,
   type Rendition,
   type HardwareInfo,
   type Capabilities,
@@ -102,6 +104,9 @@ export {
   type JobWarning,
   type JobError,
   type JobCustomAttributes,
+  type JobOutputs,
+  type JobKlvSummary,
+  type JobTimings,
   type StepEvent,
   type StepDefinition,
   type Resolution,
@@ -115,4 +120,4 @@ export {
   type SyntheticFlightOptions,
   type SyntheticFlightClipOptions,
 } from './jobs/index.js';
-export { startServer, loadServerConfig, type RunningServer, type ServerConfig, type ServerUser } from './server/index.js';
+export { startServer, loadServerConfig, type RunningServer, type ServerConfig, type ServerUser, type ConfigInput } from './server/index.js';

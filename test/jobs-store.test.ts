@@ -278,7 +278,9 @@ describe('local directory storage', () => {
     expect(pub.bytes).toBe(8 + 8 + 188);
     expect(readFileSync(join(pub.location, '720p', 'seg_00000.ts'), 'utf8')).toHaveLength(188);
     expect(storage.existingLayerIds('Svc')).toEqual([0]);
-    expect(readdirSync(join(dir, 'root', '.staging'))).toEqual([]);
+    expect(existsSync(join(dir, 'root', '.staging'))).toBe(false);
+    writeFileSync(join(dir, 'file-root'), 'x');
+    expect(() => new LocalDirectoryStorage(join(dir, 'file-root'))).toThrow(/exists and is not a directory/);
   });
 
   it('never overwrites a layer, and a refused publish leaves nothing behind', async () => {

@@ -37,6 +37,10 @@ export interface JobHardware {
   device: string;
   decoder: string;
   encoder: string;
+  /** 'swscale', 'scale_cuda' or 'scale_vaapi'. */
+  scaler?: string;
+  /** True when a part of the requested path could not run (the reason says which). */
+  fallback?: boolean;
   [more: string]: unknown;
 }
 

@@ -5,7 +5,7 @@
  * so a reader sees a whole layer or none. Other backends keep the same contract (object stores:
  * write every object under a staging prefix, then commit with a marker written last).
  */
-import { createReadStream, readdirSync, type Stats } from 'node:fs';
+import { createReadStream, readdirSync, statSync, type Stats } from 'node:fs';
 import { copyFile, lstat, mkdir, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -123,6 +123,14 @@ export class LocalDirectoryStorage implements Storage {
     if (typeof root !== 'string' || root.length === 0) throw storageError('The storage root must be a non-empty path', 'ERR_INVALID_OPTION');
     this.root = resolve(root);
     this.description = `directory ${this.root}`;
+    // Refused now rather than after a whole transcode; a root that does not exist yet is made on publish.
+    let isDirectory = true;
+    try {
+      isDirectory = statSync(this.root).isDirectory();
+    } catch {
+      // Missing: created when the first layer is published.
+    }
+    if (!isDirectory) throw storageError(`The storage root ${this.root} exists and is not a directory`, 'ERR_INVALID_OPTION');
   }
 
   location(serviceName: string, layerId: number): string {
@@ -174,6 +182,8 @@ export class LocalDirectoryStorage implements Storage {
       if (await exists(finalDir)) throw storageError(`Layer ${layerId} of service ${serviceName} already exists in ${this.description}`, 'ERR_STORAGE_EXISTS');
       // The commit: one rename makes the whole layer visible.
       await rename(staging, finalDir);
+      // The staging area goes when no other job is using it.
+      await rmdir(join(this.root, '.staging')).catch(() => undefined);
       return { location: finalDir, files: listing.files, bytes: listing.bytes };
     } catch (err) {
       await rm(staging, { recursive: true, force: true }).catch(() => undefined);
