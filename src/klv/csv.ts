@@ -42,11 +42,12 @@ interface Column {
   name: string;
 }
 
-/** RFC 4180 quoting. */
+/** RFC 4180 quoting; text a spreadsheet would run as a formula (= + - @, tab, CR first) gets a leading '. */
 function cell(v: unknown, sep: string): string {
   if (v === null || v === undefined) return '';
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : '';
-  const s = String(v);
+  let s = String(v);
+  if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
   if (s.includes(sep) || s.includes('"') || s.includes('\n') || s.includes('\r')) return '"' + s.replace(/"/g, '""') + '"';
   return s;
 }
@@ -56,9 +57,18 @@ function isScalar(t: KlvTag): boolean {
   return v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean';
 }
 
+/** EG 0104's User Defined Time Stamp, with the UL version byte masked as the table matches it. */
+const EG0104_TIME_KEY = '060e2b34010101000702010101050000';
+
 function packetTime(p: KlvPacket): string | undefined {
   const tags = packetTags(p);
-  const t = tags['2'] ?? tags['060e2b34010101010702010101050000'];
+  // Tag 2 is the Precision Time Stamp in ST 0601 and ST 0903 only (in ST 0102 it is a coding method).
+  let t: KlvTag | undefined;
+  if (p.standard === 'ST0601' || p.standard === 'ST0903') t = tags['2'];
+  else if (p.standard === 'EG0104') {
+    const key = Object.keys(tags).find((k) => k.length === 32 && `${k.slice(0, 14)}00${k.slice(16)}` === EG0104_TIME_KEY);
+    t = key === undefined ? undefined : tags[key];
+  }
   return t !== undefined && typeof t.value === 'number' && t.error === undefined ? isoFromMicros(t.value) : undefined;
 }
 

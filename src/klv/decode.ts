@@ -80,7 +80,14 @@ function decodeUnitAt(run: Run, k: number, options: DecodeOptions): DecodedPacke
   if (ve > n) {
     error = `${STANDARD_LABEL[standard]} unit at offset ${k} declares ${len} value bytes, only ${n - vs} available`;
     if (ctx.strict) throw new KlvError('ERR_KLV_TRUNCATED', error, { offset: k, standard });
-    ve = n;
+    // A damaged length must not swallow the units after it: the unit ends at the next key.
+    const next = findKeyPrefix(b, vs);
+    if (next >= 0) {
+      ve = next;
+      error += `; cut at the next key, offset ${next}`;
+    } else {
+      ve = n;
+    }
   }
 
   let tags: KlvTags | undefined;

@@ -39,8 +39,8 @@ export interface DecodeContext {
   setEnd: number;
   /** Structural problem found by the last nested set decode (lenient mode). */
   setError: string | undefined;
-  /** Tags preceding the item being decoded, when its parent set's bytes are not at hand. */
-  preceding: (() => number[]) | undefined;
+  /** The last `limit` tags preceding the item being decoded, in order. */
+  preceding: ((limit: number) => number[]) | undefined;
   /** Added to buffer offsets in messages, when decoding from a copy of the input. */
   offsetBase: number;
 }
@@ -264,7 +264,11 @@ class TimeTag implements KlvTag {
 
 export class UintKind extends Kind {
   readonly type: string = 'uint';
-  constructor(readonly fixed?: number) {
+  /** fixed: the only length decoded and encoded. encodeSize: the length written (any is read). */
+  constructor(
+    readonly fixed?: number,
+    readonly encodeSize?: number,
+  ) {
     super();
   }
   override fast(): FastOp {
@@ -277,7 +281,7 @@ export class UintKind extends Kind {
   write(w: ByteWriter, value: unknown): void {
     const v = integer(value, 'unsigned integer');
     if (v < 0) throw new KlvError('ERR_KLV_ENCODE', `unsigned integer: negative value ${v}`);
-    const size = this.fixed ?? uintSize(v);
+    const size = this.fixed ?? Math.max(this.encodeSize ?? 0, uintSize(v));
     if (this.fixed !== undefined && uintSize(v) > this.fixed) {
       throw new KlvError('ERR_KLV_ENCODE', `unsigned integer ${v} does not fit in ${this.fixed} bytes`);
     }
@@ -343,6 +347,10 @@ export class MappedUintKind extends Kind {
   write(w: ByteWriter, value: unknown): void {
     const v = num(value, 'mapped unsigned integer');
     if (!Number.isFinite(v)) throw new KlvError('ERR_KLV_ENCODE', `mapped unsigned integer: ${v} is not finite`);
+    // Beyond the range by more than rounding: refused, never clamped to a plausible wrong value.
+    if (v < this.min - this.scale / 2 || v > this.max + this.scale / 2) {
+      throw new KlvError('ERR_KLV_ENCODE', `mapped unsigned integer: ${v} is outside ${this.min}..${this.max}`);
+    }
     const raw = Math.min(this.maxRaw, Math.max(0, Math.round((v - this.min) / this.scale)));
     w.uint(raw, this.bytes);
   }
@@ -386,6 +394,11 @@ export class MappedIntKind extends Kind {
       w.int(this.errorRaw, this.bytes);
       return;
     }
+    // Out of range: the standard's own "out of range" code (the most negative), never a clamped value.
+    if (v < this.min - this.scale / 2 || v > this.max + this.scale / 2) {
+      w.int(this.errorRaw, this.bytes);
+      return;
+    }
     const raw = Math.min(this.maxRaw, Math.max(-this.maxRaw, Math.round(v / this.scale)));
     w.int(raw, this.bytes);
   }
@@ -396,17 +409,25 @@ export class MappedIntKind extends Kind {
   }
 }
 
-/** ST 1201 IMAPB(a, b) of any length 1..8; `defaultLength` is used when encoding. */
+/**
+ * ST 1201 IMAPB(a, b) of any length 1..8. Encoding uses `defaultLength`, or up to `maxLength`
+ * bytes when a longer item reproduces the value exactly (a decoded value keeps its precision);
+ * never more than the standard allows, whatever the value.
+ */
 export class ImapbKind extends Kind {
   readonly type = 'imapb';
   private readonly params: ImapbParams[] = [];
+  readonly maxLength: number;
   constructor(
     readonly a: number,
     readonly b: number,
     readonly defaultLength: number,
     readonly fixed?: number,
+    maxLength?: number,
   ) {
     super();
+    // ST 0601's variable-length IMAPB items run to 4 bytes at most; longer exact matches are float noise.
+    this.maxLength = fixed ?? maxLength ?? Math.max(defaultLength, 4);
     for (let l = 1; l <= 8; l++) this.params[l] = imapbParams(a, b, l);
   }
   private check(len: number): void {
@@ -427,12 +448,12 @@ export class ImapbKind extends Kind {
     }
     return imapbValue(this.params[len]!, b, off);
   }
-  /** Shortest length at or above the default that reproduces `v` exactly, else the default. */
+  /** Shortest length from the default to maxLength that reproduces `v` exactly, else the default. */
   lengthFor(v: number): number {
     const start = this.fixed ?? this.defaultLength;
     if (this.fixed !== undefined || !Number.isFinite(v) || v < this.a || v > this.b) return start;
     const tmp = new Uint8Array(8);
-    for (let l = start; l <= 8; l++) {
+    for (let l = start; l <= this.maxLength; l++) {
       const p = this.params[l]!;
       imapbEncodeInto(p, v, tmp, 0);
       if (imapbValue(p, tmp, 0) === v) return l;
@@ -834,12 +855,15 @@ export function readImapb(r: FieldReader, a: number, b: number, len: number): nu
 // Factories: the vocabulary of the tag tables
 
 export const uint = (bytes?: number): Kind => new UintKind(bytes);
+/** Any length read, `bytes` written (fields a standard sizes that producers send shorter). */
+export const uintWritten = (bytes: number): Kind => new UintKind(undefined, bytes);
 export const int = (bytes?: number): Kind => new IntKind(bytes);
 export const timestamp = (bytes?: number): Kind => new TimestampKind(bytes);
 export const mappedUint = (min: number, max: number, bytes: number): Kind => new MappedUintKind(min, max, bytes);
 export const mappedInt = (min: number, max: number, bytes: number): Kind => new MappedIntKind(min, max, bytes);
-export const imapb = (a: number, b: number, defaultLength: number, fixed?: number): Kind =>
-  new ImapbKind(a, b, defaultLength, fixed);
+/** IMAPB item: encoded in defaultLength bytes, or up to maxLength to keep a decoded value exact. */
+export const imapb = (a: number, b: number, defaultLength: number, fixed?: number, maxLength?: number): Kind =>
+  new ImapbKind(a, b, defaultLength, fixed, maxLength);
 export const float = (bytes?: 4 | 8): Kind => new FloatKind(bytes);
 export const string = (): Kind => new StringKind();
 export const bytes = (): Kind => new BytesKind();

@@ -150,7 +150,10 @@ export function decodeSet(table: Table, b: Uint8Array, off: number, end: number,
   const restore = table.options.prepareDecode?.(b, off, end, ctx);
   ctx.setStart = off;
   ctx.setEnd = end;
-  ctx.preceding = undefined;
+  // The tags read so far, for items that refer to the ones before them (SDCC): kept as we go, so
+  // a set of many such items is not re-read for each.
+  const seen: number[] = [];
+  ctx.preceding = (limit) => seen.slice(-limit);
   let setError: string | undefined;
   let p = off;
   try {
@@ -178,6 +181,7 @@ export function decodeSet(table: Table, b: Uint8Array, off: number, end: number,
       }
       const t = decodeItemTag(table, r, tag, b, p, len, ctx);
       addTag(tags, tag, t);
+      seen.push(tag);
       p += len;
     }
   } catch (e) {

@@ -190,9 +190,9 @@ function itemTag(p: DecodedPacket, i: number): KlvTag {
   ctx.vmtiLegacy = p[LEGACY];
   ctx.offsetBase = p[DELTA];
   const start = p[START];
-  ctx.preceding = () => {
+  ctx.preceding = (limit) => {
     const out: number[] = [];
-    for (let j = start; j < i; j++) out.push(c[3 * j]!);
+    for (let j = Math.max(start, i - limit); j < i; j++) out.push(c[3 * j]!);
     return out;
   };
   return decodeItemTag(table, r, tag, st.bytes, c[3 * i + 2]!, kind, ctx);
@@ -212,18 +212,24 @@ function storeJson(p: DecodedPacket): string {
   const c = st.cols;
   const start = p[START];
   const count = p[COUNT];
-  // JSON.stringify lists integer keys ascending: sort item indices by tag
-  // (insertion sort; the wire order is nearly sorted, 2 first and 1 last).
+  // JSON.stringify lists integer keys ascending: sort item indices by tag (insertion sort, as the
+  // wire order is nearly sorted, 2 first and 1 last; a unit in no order at all gets a real sort).
   if (order.length < count) order = new Int32Array(count * 2);
-  for (let j = 0; j < count; j++) {
+  let moves = 0;
+  for (let j = 0; j < count && moves <= 8 * count + 64; j++) {
     const i = start + j;
     const tag = c[3 * i]!;
     let k = j;
     while (k > 0 && c[3 * order[k - 1]!]! > tag) {
       order[k] = order[k - 1]!;
       k--;
+      moves++;
     }
     order[k] = i;
+  }
+  if (moves > 8 * count + 64) {
+    const sorted = Array.from({ length: count }, (_, j) => start + j).sort((x, y) => c[3 * x]! - c[3 * y]! || x - y);
+    for (let j = 0; j < count; j++) order[j] = sorted[j]!;
   }
   for (let j = 1; j < count; j++) {
     // Repeated tags fold into `repeats`: take the generic path.

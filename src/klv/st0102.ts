@@ -1,7 +1,7 @@
 /** MISB ST 0102 Security Metadata Local Set (nested in ST 0601 tag 48 and standalone). */
 import { ByteWriter, decodeUtf16be, decodeUtf8, encodeUtf16be } from './bytes.js';
 import { KlvError, itemError } from './errors.js';
-import { Kind, bytes, enumeration, string, uint, uuid, describe, type DecodeContext } from './kinds.js';
+import { Kind, bytes, enumeration, string, uint, uuid, describe, type DecodeContext, uintWritten } from './kinds.js';
 import { Table, row } from './localset.js';
 import type { KlvValue } from './types.js';
 
@@ -80,9 +80,9 @@ export const ST0102_TABLE: Table = new Table('ST 0102', [
   row(17, 'umidData', bytes()),
   row(18, 'umidSystem', bytes()),
   row(19, 'streamId', uint()),
-  row(20, 'transportStreamId', uint()),
+  row(20, 'transportStreamId', uintWritten(2)),
   row(21, 'itemDesignatorId', uuid()),
-  row(22, 'version', uint()),
+  row(22, 'version', uintWritten(2)),
   row(23, 'classifyingCountryAndReleasingInstructionsCountryCodingMethodVersionDate', string()),
   row(24, 'objectCountryCodingMethodVersionDate', string()),
 ]);

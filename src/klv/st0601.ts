@@ -648,7 +648,7 @@ export const ST0601_TABLE: Table = new Table(
     row(117, 'sensorAzimuthRate', imapb(-1000, 1000, 2), 'deg/s'),
     row(118, 'sensorElevationRate', imapb(-1000, 1000, 2), 'deg/s'),
     row(119, 'sensorRollRate', imapb(-1000, 1000, 2), 'deg/s'),
-    row(120, 'onBoardMiStoragePercentFull', imapb(0, 100, 2), '%'),
+    row(120, 'onBoardMiStoragePercentFull', imapb(0, 100, 2, undefined, 3), '%'),
     row(121, 'activeWavelengthList', oidList()),
     row(122, 'countryCodes', countryCodes()),
     row(123, 'numberOfNavsatsInView', uint(1), 'count'),

@@ -96,7 +96,7 @@ export const sdccFlp = (): Kind =>
         }
       }
       if (r.remaining !== 0) throw itemError(`${r.remaining} bytes left after the SDCC-FLP`);
-      const members = (ctx.preceding !== undefined ? ctx.preceding() : precedingTags(b, ctx, off)).slice(-n);
+      const members = ctx.preceding !== undefined ? ctx.preceding(n) : precedingTags(b, ctx, off).slice(-n);
       const out: Record<string, KlvValue> = {
         members,
         sigma,

@@ -101,6 +101,10 @@ export function decodeMdap(b: Uint8Array, off: number, len: number, natural: Mda
   // Every element costs at least one bit: a bigger count cannot be real (and would exhaust memory).
   if (count > r.remaining * 8 && apa !== 5) throw itemError(`MDAP of ${count} elements cannot fit in ${r.remaining} bytes`);
   if (count > 1 << 24) throw itemError(`MDAP of ${count} elements exceeds the 16,777,216 supported`);
+  // Run-length arrays are small in KLV: a few bytes claiming millions of elements are damage (or an attack).
+  if (apa === 5 && count > Math.max(4096, r.remaining * 256)) {
+    throw itemError(`MDAP run-length array of ${count} elements is larger than its ${r.remaining} bytes can describe`);
+  }
   const rowLength = count / sizes[0]!;
   let imapParams: { min: number; max: number } | null = null;
   let bias: number | null = null;
@@ -164,6 +168,7 @@ export function decodeMdap(b: Uint8Array, off: number, len: number, natural: Mda
       const values: (number | null)[] = new Array(count);
       for (let i = 0; i < count; i++) values[i] = fill(Math.floor(i / rowLength));
       const stride = strides(sizes);
+      let painted = 0;
       while (r.remaining > 0) {
         if (elementSize > r.remaining) throw itemError(`MDAP run-length patch is cut short`);
         const value = valueAt(r.p);
@@ -175,6 +180,8 @@ export function decodeMdap(b: Uint8Array, off: number, len: number, natural: Mda
             throw itemError(`MDAP run-length patch at ${JSON.stringify(start)} of ${JSON.stringify(runs)} leaves the ${JSON.stringify(sizes)} array`);
           }
         });
+        painted += runs.reduce((a, n) => a * n, 1);
+        if (painted > 16 * count) throw itemError(`MDAP run-length patches paint the ${count}-element array more than 16 times over`);
         // Walk the patch's rectangle, last dimension fastest.
         const at = start.slice();
         for (;;) {
