@@ -167,10 +167,13 @@ describe('GeoJSON', () => {
     expect(centers).toHaveLength(30);
     expect(track[0].geometry.type).toBe('LineString');
     expect(track[0].geometry.coordinates).toHaveLength(30);
+    expect(track[0].properties.altitude).toBe('ellipsoid');
     h264.forEach((p, i) => {
       const t = p.tags;
-      expect(track[0].geometry.coordinates[i]).toEqual([t['14']!.value, t['13']!.value, t['15']!.value]);
-      expect(centers[i].geometry.coordinates).toEqual([t['24']!.value, t['23']!.value, t['25']!.value]);
+      // Heights above the ellipsoid (RFC 7946's datum) come first: tag 104, then 75; 78 for the centre.
+      expect(track[0].geometry.coordinates[i]).toEqual([t['14']!.value, t['13']!.value, (t['104'] ?? t['75'] ?? t['15'])!.value]);
+      expect(centers[i].geometry.coordinates).toEqual([t['24']!.value, t['23']!.value, (t['78'] ?? t['25'])!.value]);
+      expect(centers[i].properties.altitude).toBe(t['78'] ? 'ellipsoid' : 'mean sea level');
       const ring = footprints[i].geometry.coordinates[0];
       expect(footprints[i].properties.source).toBe('corners');
       expect(footprints[i].properties.checksumValid).toBe(true);

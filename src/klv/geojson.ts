@@ -28,10 +28,15 @@ export interface GeoJsonFeatureCollection {
 }
 
 /** The geometry-relevant values of one packet, whatever its standard. */
+/** What an altitude is measured from: GeoJSON (RFC 7946) means the WGS 84 ellipsoid. */
+type Datum = 'ellipsoid' | 'mean sea level';
+
 interface Geo {
   time: number | null;
   sensor: [number | null, number | null, number | null];
+  sensorDatum: Datum | null;
   center: [number | null, number | null, number | null];
+  centerDatum: Datum | null;
   corners: (number | null)[] | null;
   offsets: (number | null)[] | null;
 }
@@ -52,10 +57,15 @@ function fromSt0601(packet: KlvPacket): Geo {
   for (let k = 82; k <= 89; k++) corners.push(n(k));
   const offsets: (number | null)[] = [];
   for (let k = 26; k <= 33; k++) offsets.push(n(k));
+  // Heights above the ellipsoid first (RFC 7946's datum; tag 104 is the finer of the two), then MSL.
+  const sensorHae = first(n(104), n(75));
+  const centerHae = n(78);
   return {
     time: n(2),
-    sensor: [n(13), n(14), first(n(15), n(75), n(104))],
-    center: [n(23), n(24), first(n(25), n(78))],
+    sensor: [n(13), n(14), first(sensorHae, n(15))],
+    sensorDatum: sensorHae !== null ? 'ellipsoid' : n(15) !== null ? 'mean sea level' : null,
+    center: [n(23), n(24), first(centerHae, n(25))],
+    centerDatum: centerHae !== null ? 'ellipsoid' : n(25) !== null ? 'mean sea level' : null,
     corners,
     offsets,
   };
@@ -70,7 +80,10 @@ function fromEg0104(tags: KlvTags): Geo {
   return {
     time: g('userDefinedTimeStamp'),
     sensor: [g('deviceLatitude'), g('deviceLongitude'), g('deviceAltitude')],
+    // EG 0104 altitudes are above mean sea level.
+    sensorDatum: g('deviceAltitude') !== null ? 'mean sea level' : null,
     center: [g('frameCenterLatitude'), g('frameCenterLongitude'), g('frameCenterElevation')],
+    centerDatum: g('frameCenterElevation') !== null ? 'mean sea level' : null,
     corners,
     offsets: null,
   };
@@ -98,6 +111,7 @@ function ring(latLon: number[]): Position[] {
 export class GeoJsonBuilder {
   private readonly trackCoords: Position[] = [];
   private readonly trackTimes: (string | null)[] = [];
+  private readonly trackDatums: (Datum | null)[] = [];
   private readonly trackPts: (number | null)[] = [];
   private readonly footprints: GeoJsonFeature[] = [];
   private readonly centers: GeoJsonFeature[] = [];
@@ -124,6 +138,7 @@ export class GeoJsonBuilder {
     const [slat, slon, salt] = geo.sensor;
     if (validLatLon(slat, slon)) {
       this.trackCoords.push(salt === null ? [slon!, slat!] : [slon!, slat!, salt]);
+      this.trackDatums.push(geo.sensorDatum);
       this.trackTimes.push(time);
       this.trackPts.push(packet.pts);
     }
@@ -133,7 +148,7 @@ export class GeoJsonBuilder {
       this.centers.push({
         type: 'Feature',
         geometry: { type: 'Point', coordinates: calt === null ? [clon!, clat!] : [clon!, clat!, calt] },
-        properties: { kind: 'frameCenter', ...common },
+        properties: { kind: 'frameCenter', ...common, ...(calt !== null ? { altitude: geo.centerDatum } : {}) },
       });
     }
 
@@ -169,13 +184,15 @@ export class GeoJsonBuilder {
     const features: GeoJsonFeature[] = [];
     const coords = this.trackCoords;
     if (coords.length > 0) {
-      // Mixed 2D/3D positions confuse some readers: drop altitude unless every point has one.
-      const threeD = coords.every((c) => c.length === 3);
+      // Mixed 2D/3D positions, or heights from different datums, confuse readers: drop altitude
+      // unless every point has one, measured the same way.
+      const datum = this.trackDatums[0] ?? null;
+      const threeD = coords.every((c) => c.length === 3) && this.trackDatums.every((d) => d === datum);
       const positions = threeD ? coords.map((c) => [...c]) : coords.map((c) => [c[0]!, c[1]!]);
       features.push({
         type: 'Feature',
         geometry: positions.length >= 2 ? { type: 'LineString', coordinates: positions } : { type: 'Point', coordinates: positions[0]! },
-        properties: { kind: 'sensorTrack', times: [...this.trackTimes], pts: [...this.trackPts], points: positions.length },
+        properties: { kind: 'sensorTrack', times: [...this.trackTimes], pts: [...this.trackPts], points: positions.length, ...(threeD ? { altitude: datum } : {}) },
       });
     }
     features.push(...this.footprints, ...this.centers);
