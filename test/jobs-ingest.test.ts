@@ -185,7 +185,7 @@ describe('cancellation', () => {
     expect(r.messages.slice(0, 6)).toEqual(SEED_MESSAGES.slice(0, 6));
     expect(r.messages.at(-1)).toBe('Ingest Cancelled');
     expect(r.customAttributes.messageCodes.at(-1)).toBe(1120);
-    expect(r.customAttributes.error).toMatchObject({ code: 'ERR_CANCELLED', failedStep: { code: 159 } });
+    expect(r.customAttributes.error).toMatchObject({ code: 'ERR_CANCELLED', failedStep: { code: 1159, message: 'Transcoding with CPU' } });
     expect(existsSync(join(out, 'Long_Flight_TS'))).toBe(false);
     expect(readdirSync(temp)).toEqual([]);
     expect(job.cancel()).toBe(false);

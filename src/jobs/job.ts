@@ -442,7 +442,7 @@ export class IngestJob extends EventEmitter implements AsyncIterable<IngestJobEv
       code: error.code,
       step: error.step,
       message: error.message,
-      failedStep: { code: stepByKey(stepKey).code, message: base.message },
+      failedStep: { code: base.code, message: base.message },
       ...(error.averror !== undefined ? { averror: error.averror } : {}),
       ...(error.averrorText !== undefined ? { averrorText: error.averrorText } : {}),
     };
