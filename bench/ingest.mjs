@@ -23,7 +23,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const outRoot = join(root, 'bench', 'out');
+// The CLI (`fmv-ingest bench`) points this at a temporary directory: an installed package may be read-only.
+const outRoot = process.env.FMV_INGEST_BENCH_DIR ?? join(root, 'bench', 'out');
 
 // ---- child mode: one ingest in a fresh process, so its CPU time and peak RSS are its own ----
 
@@ -237,7 +238,7 @@ async function main() {
   let input = o.input;
   if (!input) {
     const { makeClip } = await import(pathToFileURL(join(root, 'test', 'pipeline-fixtures.mjs')).href);
-    process.stderr.write(`making a ${o.seconds} s 1080p30 clip with KLV under bench/out/ ...\n`);
+    process.stderr.write(`making a ${o.seconds} s 1080p30 clip with KLV under ${outRoot} ...\n`);
     input = makeClip(join(outRoot, 'clips'), `fhd-${o.seconds}s`, { seconds: o.seconds, preset: 'veryfast', videoBitrate: 8_000_000 }).path;
   }
   const clip = probeClip(input);

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../native.js';
 import { MediaError } from '../errors.js';
@@ -27,7 +28,8 @@ export function registerBenchCommand(program: Command): void {
       if (!(Number(opts.seconds) > 0)) throw bad('seconds', opts.seconds, 'a positive number');
       const args = [join(packageRoot, 'bench', 'ingest.mjs'), ...(input ? [input] : []), '--hwaccel', opts.hwaccel, '--runs', opts.runs, '--seconds', opts.seconds, '--preset', opts.preset, '--tier', opts.tier];
       if (opts.json) args.push('--json', opts.json);
-      const r = spawnSync(process.execPath, args, { stdio: 'inherit' });
+      // Clips, outputs and the report go to a work directory of its own, not into the package.
+      const r = spawnSync(process.execPath, args, { stdio: 'inherit', env: { ...process.env, FMV_INGEST_BENCH_DIR: process.env.FMV_INGEST_BENCH_DIR ?? join(tmpdir(), 'fmv-ingest-bench') } });
       process.exitCode = r.status ?? 1;
     });
 }
