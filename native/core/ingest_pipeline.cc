@@ -204,8 +204,21 @@ void IngestRun::plan() {
   result_.hardware.encoder = hw_.encoder;
   if (hw_.fallback) warn("HW_FALLBACK", hw_.reason);
 
-  decoder_ = std::make_unique<VideoDecoder>(video_, hw_.device ? &*hw_.device : nullptr);
-  result_.hardware.decoder = decoder_->description();
+  // A stream NVDEC refuses would fall back inside FFmpeg to a software decode on one thread (the
+  // device decoder is opened without frame threads): decode it in software on every core from the
+  // start, and say so. The rest of the path stays as planned.
+  const HwDevice* decodeDevice = hw_.device ? &*hw_.device : nullptr;
+  std::string refusal;
+  if (decodeDevice && decodeDevice->type == AV_HWDEVICE_TYPE_CUDA) refusal = nvdecRefusal(hs);
+  if (!refusal.empty()) {
+    decodeDevice = nullptr;
+    const std::string why = refusal + ": decoded in software on all cores";
+    result_.hardware.reason += "; " + why;
+    result_.hardware.fallback = true;
+    warn("HW_FALLBACK", why);
+  }
+  decoder_ = std::make_unique<VideoDecoder>(video_, decodeDevice);
+  result_.hardware.decoder = decoder_->description() + (refusal.empty() ? "" : " (software)");
   result_.deinterlaced = interlaced_;
 
   // Audio: the best audio stream, copied when AAC, else encoded to AAC once.
