@@ -55,7 +55,9 @@ export const IMAPB_SPECIAL_BYTE: Readonly<Record<ImapbSpecial, number>> = {
   'reserved': 0xe2,
 };
 
+// Table ranges are few; MDAP IMAP ranges come from the data, so the cache is bounded (oldest out).
 const cache = new Map<string, ImapbParams>();
+const CACHE_LIMIT = 4096;
 
 /** ST 1201 terms: bPow = ceil(log2(b-a)), dPow = 8L-1. */
 export function imapbParams(a: number, b: number, length: number): ImapbParams {
@@ -74,6 +76,7 @@ export function imapbParams(a: number, b: number, length: number): ImapbParams {
   const sR = 2 ** (bPow - dPow);
   const zOffset = a < 0 && b > 0 ? sF * a - Math.floor(sF * a) : 0;
   p = { a, b, length, bPow, dPow, sF, sR, zOffset };
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value!);
   cache.set(key, p);
   return p;
 }
