@@ -1,7 +1,7 @@
 // KLV decoding and encoding where producers, damage and hostile bytes push: item lengths the
 // standard allows, out-of-range values, damaged unit lengths, size bombs, and spreadsheet output.
 import { describe, expect, it } from 'vitest';
-import { CsvWriter, decodeKlv, encodeKlv, packetsToCsv, toHex, toNdjsonLine } from '../src/klv/index.js';
+import { CsvWriter, decodeBerOid, decodeKlv, encodeKlv, packetsToCsv, toHex, toNdjsonLine } from '../src/klv/index.js';
 import { plain } from './klv-helpers.js';
 
 /** The value bytes of the first item with `tag` in a one-byte-tag local set unit. */
@@ -86,5 +86,10 @@ describe('KLV hardening', () => {
     expect(row).toContain(`"'=HYPERLINK(""http://x"",""y"")"`);
     expect(row).toContain(",'-1,");
     expect(row).toMatch(/,-35\.4\d*\n$/);
+  });
+
+  it('a BER-OID past 2^53 is an error, not a silently rounded number', () => {
+    expect(() => decodeBerOid(Buffer.from('ffffffffffffff7f', 'hex'))).toThrow(expect.objectContaining({ code: 'ERR_KLV_BER', message: expect.stringMatching(/beyond 2\^53/) }));
+    expect(decodeBerOid(Buffer.from('8fffffffffff7f', 'hex')).value).toBe(2 ** 46 - 1);
   });
 });

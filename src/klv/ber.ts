@@ -61,6 +61,8 @@ export function readBerOid(b: Uint8Array, p: number, end: number): number {
       throw new KlvError('ERR_KLV_BER', 'BER-OID longer than 8 bytes', { offset: start });
     }
   }
+  // Eight bytes hold 56 bits: past 2^53 a number would silently round to a neighbouring value.
+  if (v > Number.MAX_SAFE_INTEGER) throw new KlvError('ERR_KLV_BER', `BER-OID value ${v} is beyond 2^53 and cannot be held exactly`, { offset: start });
   cursor.pos = p;
   return v;
 }
