@@ -93,7 +93,7 @@ std::string refusalOf(std::string url, const std::vector<std::string>& roots) {
   }
   if (url.rfind("file:", 0) == 0) url = url.substr(5);
   if (!isLocalPath(url)) return "only local files are read";
-  if (url.empty() || url[0] != '/') return "not an absolute path";
+  // A relative path resolves against the working directory, as FFmpeg's file protocol opens it.
   char real[PATH_MAX];
   if (!::realpath(url.c_str(), real)) return std::string("it cannot be resolved (") + std::strerror(errno) + ")";
   for (const std::string& root : roots)
