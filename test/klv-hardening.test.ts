@@ -1,7 +1,7 @@
 // KLV decoding and encoding where producers, damage and hostile bytes push: item lengths the
 // standard allows, out-of-range values, damaged unit lengths, size bombs, and spreadsheet output.
 import { describe, expect, it } from 'vitest';
-import { CsvWriter, decodeBerOid, decodeKlv, encodeKlv, packetsToCsv, toHex, toNdjsonLine } from '../src/klv/index.js';
+import { CsvWriter, GeoJsonBuilder, decodeBerOid, decodeKlv, encodeKlv, packetsToCsv, toHex, toNdjsonLine } from '../src/klv/index.js';
 import { plain } from './klv-helpers.js';
 
 /** The value bytes of the first item with `tag` in a one-byte-tag local set unit. */
@@ -91,5 +91,29 @@ describe('KLV hardening', () => {
   it('a BER-OID past 2^53 is an error, not a silently rounded number', () => {
     expect(() => decodeBerOid(Buffer.from('ffffffffffffff7f', 'hex'))).toThrow(expect.objectContaining({ code: 'ERR_KLV_BER', message: expect.stringMatching(/beyond 2\^53/) }));
     expect(decodeBerOid(Buffer.from('8fffffffffff7f', 'hex')).value).toBe(2 ** 46 - 1);
+  });
+
+  it('a footprint across the antimeridian becomes a MultiPolygon cut at 180°, not a band around the globe', () => {
+    const at = (corners: number[][]) => {
+      const tags: Record<number, number> = { 2: 1_700_000_000_000_000 };
+      corners.forEach(([lat, lon], i) => {
+        tags[82 + 2 * i] = lat!;
+        tags[83 + 2 * i] = lon!;
+      });
+      const g = new GeoJsonBuilder().add(decodeKlv(encodeKlv({ tags }))[0]!);
+      return plain(g.toFeatureCollection()).features.find((f: { properties: { kind: string } }) => f.properties.kind === 'footprint').geometry;
+    };
+    const plainOne = at([[10, 20], [10, 21], [11, 21], [11, 20]]);
+    expect(plainOne.type).toBe('Polygon');
+    const crossing = at([[10, 179.5], [10, -179.5], [11, -179.5], [11, 179.5]]);
+    expect(crossing.type).toBe('MultiPolygon');
+    expect(crossing.coordinates).toHaveLength(2);
+    const lons = crossing.coordinates.flat(3).filter((_: number, i: number) => i % 2 === 0);
+    expect(Math.max(...lons)).toBeCloseTo(180, 6);
+    expect(Math.min(...lons)).toBeCloseTo(-180, 6);
+    for (const [poly] of crossing.coordinates) {
+      const ls = poly.map((p: number[]) => p[0]);
+      expect(Math.max(...ls) - Math.min(...ls)).toBeCloseTo(0.5, 4);
+    }
   });
 });

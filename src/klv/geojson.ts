@@ -12,8 +12,8 @@ import type { KlvPacket, KlvTags } from './types.js';
 export type Position = number[];
 
 export interface GeoJsonGeometry {
-  type: 'Point' | 'LineString' | 'Polygon';
-  coordinates: Position | Position[] | Position[][];
+  type: 'Point' | 'LineString' | 'Polygon' | 'MultiPolygon';
+  coordinates: Position | Position[] | Position[][] | Position[][][];
 }
 
 export interface GeoJsonFeature {
@@ -93,10 +93,8 @@ function validLatLon(lat: number | null, lon: number | null): boolean {
   return lat !== null && lon !== null && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180;
 }
 
-/** Closed ring [lon, lat] from (lat, lon) pairs, counter-clockwise as RFC 7946 asks. */
-function ring(latLon: number[]): Position[] {
-  const pts: Position[] = [];
-  for (let i = 0; i < latLon.length; i += 2) pts.push([latLon[i + 1]!, latLon[i]!]);
+/** Closes a ring [lon, lat], counter-clockwise as RFC 7946 asks. */
+function closeCounterClockwise(pts: Position[]): Position[] {
   let area = 0;
   for (let i = 0; i < pts.length; i++) {
     const a = pts[i]!;
@@ -106,6 +104,47 @@ function ring(latLon: number[]): Position[] {
   if (area < 0) pts.reverse();
   pts.push([...pts[0]!]);
   return pts;
+}
+
+/** The part of a polygon (open, [lon, lat]) on one side of the meridian x (Sutherland–Hodgman). */
+function clipAt(pts: Position[], x: number, keepWest: boolean): Position[] {
+  const inside = (p: Position) => (keepWest ? p[0]! <= x : p[0]! >= x);
+  const out: Position[] = [];
+  for (let i = 0; i < pts.length; i++) {
+    const a = pts[i]!;
+    const b = pts[(i + 1) % pts.length]!;
+    if (inside(a)) out.push(a);
+    if (inside(a) !== inside(b)) {
+      const t = (x - a[0]!) / (b[0]! - a[0]!);
+      out.push([x, a[1]! + t * (b[1]! - a[1]!)]);
+    }
+  }
+  return out;
+}
+
+/**
+ * A footprint from (lat, lon) corners: a Polygon, or — when it crosses the antimeridian (its
+ * longitudes spread over more than 180°, or leave ±180 as offsets from a centre near it) — a
+ * MultiPolygon cut at ±180°, as RFC 7946 §3.1.9 asks.
+ */
+function footprint(latLon: number[]): GeoJsonGeometry | null {
+  const pts: Position[] = [];
+  for (let i = 0; i < latLon.length; i += 2) {
+    const lat = latLon[i]!;
+    const lon = latLon[i + 1]!;
+    if (!(lat >= -90 && lat <= 90) || !(lon >= -540 && lon <= 540)) return null;
+    pts.push([lon, lat]);
+  }
+  // Unwrap onto one continuous span of longitudes, starting from the first corner.
+  for (const p of pts) while (p[0]! - pts[0]![0]! > 180) p[0] = p[0]! - 360;
+  for (const p of pts) while (pts[0]![0]! - p[0]! > 180) p[0] = p[0]! + 360;
+  if (Math.min(...pts.map((p) => p[0]!)) < -180) for (const p of pts) p[0] = p[0]! + 360;
+  if (Math.max(...pts.map((p) => p[0]!)) <= 180) return { type: 'Polygon', coordinates: [closeCounterClockwise(pts)] };
+  // Now across +180: the western part stays, the eastern part moves to the other side of the map.
+  const west = clipAt(pts, 180, true);
+  const east = clipAt(pts, 180, false).map((p) => [p[0]! - 360, p[1]!]);
+  const parts = [west, east].filter((r) => r.length >= 3);
+  return { type: 'MultiPolygon', coordinates: parts.map((r) => [closeCounterClockwise(r)]) };
 }
 
 export class GeoJsonBuilder {
@@ -161,17 +200,8 @@ export class GeoJsonBuilder {
       corners = (geo.offsets as number[]).map((d, i) => d + (i % 2 === 0 ? clat : clon));
       source = 'offsets';
     }
-    if (corners !== null) {
-      let ok = true;
-      for (let i = 0; i < 8; i += 2) ok &&= validLatLon(corners[i]!, corners[i + 1]!);
-      if (ok) {
-        this.footprints.push({
-          type: 'Feature',
-          geometry: { type: 'Polygon', coordinates: [ring(corners)] },
-          properties: { kind: 'footprint', source, ...common },
-        });
-      }
-    }
+    const geometry = corners === null ? null : footprint(corners);
+    if (geometry !== null) this.footprints.push({ type: 'Feature', geometry, properties: { kind: 'footprint', source, ...common } });
     return this;
   }
 
