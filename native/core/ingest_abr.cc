@@ -134,10 +134,13 @@ MediaPlaylistStats readMediaPlaylist(const std::string& playlistPath) {
   std::string line;
   double pendingDuration = -1;
   int64_t segmentBytes = 0;
+  std::vector<std::pair<double, int64_t>> segments;  // duration, bytes
   while (std::getline(in, line)) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.rfind("#EXTINF:", 0) == 0) {
       pendingDuration = std::strtod(line.c_str() + 8, nullptr);
+    } else if (line.rfind("#EXT-X-TARGETDURATION:", 0) == 0) {
+      stats.declaredTargetDuration = std::atoi(line.c_str() + 22);
     } else if (line.rfind("#EXT-X-MAP:", 0) == 0) {
       const auto q = line.find("URI=\"");
       if (q != std::string::npos) {
@@ -153,17 +156,39 @@ MediaPlaylistStats readMediaPlaylist(const std::string& playlistPath) {
       segmentBytes += size;
       stats.duration += pendingDuration;
       ++stats.segments;
-      if (pendingDuration > 0) {
-        // A last segment shorter than a second would overstate the peak.
-        const double d = std::max(pendingDuration, std::min(1.0, stats.duration));
-        stats.peakBitrate = std::max<int64_t>(stats.peakBitrate, static_cast<int64_t>(std::llround(size * 8.0 / d)));
-      }
+      segments.emplace_back(pendingDuration, size);
+      stats.targetDuration = std::max(stats.targetDuration, static_cast<int>(std::floor(pendingDuration + 0.5)));
       pendingDuration = -1;
     }
   }
   if (stats.duration > 0) stats.averageBitrate = static_cast<int64_t>(std::llround(segmentBytes * 8.0 / stats.duration));
+  // Peak over runs of segments lasting 0.5 to 1.5 target durations (two pointers: runs are short).
+  const double target = std::max(1, stats.targetDuration);
+  for (size_t i = 0; i < segments.size(); ++i) {
+    double seconds = 0;
+    int64_t bytes = 0;
+    for (size_t j = i; j < segments.size(); ++j) {
+      seconds += segments[j].first;
+      bytes += segments[j].second;
+      if (seconds > 1.5 * target) break;
+      if (seconds >= 0.5 * target && seconds > 0)
+        stats.peakBitrate = std::max<int64_t>(stats.peakBitrate, static_cast<int64_t>(std::llround(bytes * 8.0 / seconds)));
+    }
+  }
   stats.peakBitrate = std::max(stats.peakBitrate, stats.averageBitrate);
   return stats;
+}
+
+void rewriteTargetDuration(const std::string& playlistPath, int seconds) {
+  std::ifstream in(playlistPath, std::ios::binary);
+  if (!in) throw Error("ERR_OUTPUT", "hls", "cannot read the media playlist " + playlistPath);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::string tag = "#EXT-X-TARGETDURATION:";
+  const auto at = text.find(tag);
+  if (at == std::string::npos) return;
+  const auto end = text.find('\n', at);
+  text.replace(at, (end == std::string::npos ? text.size() : end) - at, tag + std::to_string(seconds));
+  writeFileAtomically(playlistPath, text, "hls");
 }
 
 std::string videoCodecString(const AVCodecParameters* par) {

@@ -17,13 +17,21 @@ struct MediaPlaylistStats {
   int segments = 0;
   double duration = 0;
   int64_t bytes = 0;          // segments plus the init segment
-  int64_t peakBitrate = 0;    // max over segments of bytes × 8 / duration
+  // RFC 8216 §4.3.4.2: the largest bit rate of any run of consecutive segments lasting 0.5 to 1.5
+  // target durations (the whole-playlist rate when no run is that long).
+  int64_t peakBitrate = 0;
   int64_t averageBitrate = 0; // all segment bytes × 8 / duration
+  int declaredTargetDuration = 0;  // #EXT-X-TARGETDURATION as written
+  int targetDuration = 0;          // what RFC 8216 §4.3.3.1 needs: every EXTINF rounded half up
   std::vector<std::string> files;  // segment (and init) file names, relative to the playlist
 };
 
 // Reads a media playlist written by the hls muxer and sizes its segments on disk.
 MediaPlaylistStats readMediaPlaylist(const std::string& playlistPath);
+
+// Rewrites #EXT-X-TARGETDURATION of a finished (VOD) media playlist to `seconds`. FFmpeg rounds
+// the longest segment with lrint, which takes 2.5 s to 2; the RFC needs 3.
+void rewriteTargetDuration(const std::string& playlistPath, int seconds);
 
 // "avc1.640028", "hvc1.1.6.L93.B0"; from the encoder's parameter sets when present.
 std::string videoCodecString(const AVCodecParameters* par);

@@ -589,7 +589,10 @@ void IngestRun::finalize() {
   }
   for (size_t i = 0; i < muxers_.size(); ++i) {
     RenditionResult& r = result_.renditions[i];
-    const MediaPlaylistStats stats = readMediaPlaylist((std::filesystem::path(job_.outDir) / muxers_[i]->playlistRelative()).string());
+    const std::string playlist = (std::filesystem::path(job_.outDir) / muxers_[i]->playlistRelative()).string();
+    const MediaPlaylistStats stats = readMediaPlaylist(playlist);
+    // A finished playlist's target duration must cover every segment rounded half up.
+    if (job_.liveWindowSegments <= 0 && stats.targetDuration > stats.declaredTargetDuration) rewriteTargetDuration(playlist, stats.targetDuration);
     r.segments = stats.segments;
     r.duration = stats.duration;
     r.bytes = stats.bytes;
