@@ -88,6 +88,8 @@ export interface PipelineCounts {
   framesOut: number;
   decodeErrors: number;
   corruptPackets: number;
+  /** Timestamp discontinuities joined into one timeline (TIMESTAMP_JUMP warnings). */
+  timestampJumps: number;
   audioPackets: number;
   audioDecodeErrors: number;
   klvPackets: number;

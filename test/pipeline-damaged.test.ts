@@ -148,6 +148,30 @@ describe('bad and damaged inputs', () => {
     expect(result.log.filter((l) => /corrupt/i.test(l))).toEqual([]);
   });
 
+  it('recordings joined with a timestamp jump (forward or back) become one continuous timeline', async () => {
+    const shifted = join(dir, 'shifted.ts');
+    ffmpeg(['-i', clip.path, '-map', '0', '-c', 'copy', '-output_ts_offset', '1000', '-f', 'mpegts', shifted]);
+    const a = readFileSync(clip.path);
+    const b = readFileSync(shifted);
+    for (const [name, parts] of [['forward', [a, b]], ['back', [b, a]]] as const) {
+      const joined = join(dir, `joined-${name}.ts`);
+      writeFileSync(joined, Buffer.concat(parts));
+      const out = scratchDir(`damaged-joined-${name}`);
+      const result = await startPipeline(joined, { outDir: out, ...fast, segmentSeconds: 1 }).done;
+      expect(result.counts.timestampJumps).toBe(1);
+      expect(result.warnings.map((w) => w.code)).toContain('TIMESTAMP_JUMP');
+      const r = result.renditions[0]!;
+      // Two 2 s recordings: 4 s of segments, none longer than the target, every KLV unit kept.
+      expect(r.duration).toBeCloseTo(4, 1);
+      const playlist = readFileSync(join(out, r.playlist), 'utf8');
+      const durations = [...playlist.matchAll(/#EXTINF:([\d.]+)/g)].map((m) => Number(m[1]));
+      expect(Math.max(...durations)).toBeLessThanOrEqual(1.05);
+      expect(playlist).toContain('#EXT-X-TARGETDURATION:1\n');
+      expect(result.counts.klvUnits).toBe(2 * clip.klvUnits);
+      expect(decodeErrors(join(out, r.playlist))).toBe('');
+    }
+  });
+
   it('an unsupported stream in a real sample still ingests (KWIVER MPEG-2 + AAC)', async () => {
     const out = scratchDir('damaged-mpeg2');
     const result = await startPipeline(kwiverSample('h264_audio.ts'), { outDir: out, ...fast }).done;

@@ -109,7 +109,7 @@ Napi::Object countsToJs(Napi::Env env, const fmv::IngestCounts& c) {
       {"corruptPackets", c.corruptPackets}, {"audioPackets", c.audioPackets},     {"audioDecodeErrors", c.audioDecodeErrors},
       {"klvPackets", c.klvPackets},         {"klvUnits", c.klvUnits},             {"klvBytes", c.klvBytes},
       {"klvPtsInferred", c.klvPtsInferred}, {"klvGarbageBytes", c.klvGarbageBytes}, {"klvTruncatedUnits", c.klvTruncatedUnits},
-      {"previewFrames", c.previewFrames},
+      {"previewFrames", c.previewFrames},   {"timestampJumps", c.timestampJumps},
   };
   for (const auto& [k, v] : fields) o.Set(k, static_cast<double>(v));
   return o;

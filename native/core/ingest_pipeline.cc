@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -19,6 +20,7 @@
 #include "core/ingest_log.h"
 #include "core/ingest_output.h"
 #include "core/ingest_rung_encoder.h"
+#include "core/ingest_timeline.h"
 #include "core/ingest_video_decode.h"
 #include "core/input.h"
 #include "core/preview_sink.h"
@@ -348,6 +350,10 @@ std::string IngestRun::prepDescription(const AVFrame* frame) const {
 void IngestRun::pass() {
   AVFormatContext* fmt = input_->ctx();
   PacketPtr pkt = makePacket();
+  std::vector<int> references{video_->index};
+  if (audio_) references.push_back(audio_->streamIndex());
+  TimelineMender timeline(fmt, references);
+  int jumps = 0;
   for (;;) {
     cancel_.throwIfStopped("transcode");
     const int ret = input_->readFrame(pkt.get());
@@ -363,6 +369,16 @@ void IngestRun::pass() {
       break;
     }
     ++result_.counts.packetsRead;
+    if (const double jump = timeline.mend(pkt.get(), fmt->streams[pkt->stream_index]); jump != 0) {
+      // Reported as they come (a live input may never end); after a few, only counted.
+      if (++jumps <= 3) {
+        char text[160];
+        std::snprintf(text, sizeof text, "the input's timestamps jump %s by %.3f s after %.3f s on its clock: joined into one timeline", jump > 0 ? "forward" : "back",
+                      std::fabs(jump), lastDisplaySeconds_);
+        warn("TIMESTAMP_JUMP", text);
+      }
+      ++result_.counts.timestampJumps;
+    }
     if (pkt->flags & AV_PKT_FLAG_CORRUPT) {
       ++result_.counts.corruptPackets;
       noteDamage("the demuxer found damaged packets (lost or corrupt transport packets)");

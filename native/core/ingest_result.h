@@ -57,6 +57,7 @@ struct IngestCounts {
   int64_t framesOut = 0;       // display frames after deinterlacing, fed to every rung
   int64_t decodeErrors = 0;
   int64_t corruptPackets = 0;  // packets the demuxer flagged corrupt
+  int64_t timestampJumps = 0;  // discontinuities joined into one timeline
   int64_t audioPackets = 0;    // packets muxed per rendition
   int64_t audioDecodeErrors = 0;
   int64_t klvPackets = 0;      // KLV PES packets read

@@ -1,0 +1,55 @@
+#include "core/ingest_timeline.h"
+
+namespace fmv {
+namespace {
+
+constexpr int64_t kForwardJumpUs = 10 * AV_TIME_BASE;  // as the ffmpeg command's dts_delta_threshold
+constexpr int64_t kBackwardSlackUs = AV_TIME_BASE / 10;
+
+}  // namespace
+
+TimelineMender::TimelineMender(const AVFormatContext* fmt, const std::vector<int>& referenceStreams)
+    : enabled_(fmt && fmt->iformat && (fmt->iformat->flags & AVFMT_TS_DISCONT)),
+      reference_(fmt ? fmt->nb_streams : 0, false),
+      nextDts_(fmt ? fmt->nb_streams : 0, AV_NOPTS_VALUE),
+      lastDts_(fmt ? fmt->nb_streams : 0, AV_NOPTS_VALUE) {
+  for (int i : referenceStreams)
+    if (i >= 0 && static_cast<size_t>(i) < reference_.size()) reference_[static_cast<size_t>(i)] = true;
+}
+
+double TimelineMender::mend(AVPacket* packet, const AVStream* stream) {
+  if (!enabled_ || !stream) return 0;
+  const size_t i = static_cast<size_t>(stream->index);
+  if (i >= reference_.size()) {
+    // A stream that appeared after the header: grows the tables, not a reference.
+    reference_.resize(i + 1, false);
+    nextDts_.resize(i + 1, AV_NOPTS_VALUE);
+    lastDts_.resize(i + 1, AV_NOPTS_VALUE);
+  }
+  const int64_t raw = packet->dts != AV_NOPTS_VALUE ? packet->dts : packet->pts;
+  double jump = 0;
+  if (raw != AV_NOPTS_VALUE && reference_[i]) {
+    const int64_t dts = av_rescale_q(raw, stream->time_base, AV_TIME_BASE_Q) + offset_;
+    if (nextDts_[i] != AV_NOPTS_VALUE) {
+      const int64_t delta = dts - nextDts_[i];
+      if (delta > kForwardJumpUs || delta < -kForwardJumpUs || (lastDts_[i] != AV_NOPTS_VALUE && dts + kBackwardSlackUs < lastDts_[i])) {
+        offset_ -= delta;
+        jump = static_cast<double>(delta) / AV_TIME_BASE;
+      }
+    }
+  }
+  if (offset_ != 0) {
+    const int64_t shift = av_rescale_q(offset_, AV_TIME_BASE_Q, stream->time_base);
+    if (packet->pts != AV_NOPTS_VALUE) packet->pts += shift;
+    if (packet->dts != AV_NOPTS_VALUE) packet->dts += shift;
+  }
+  if (raw != AV_NOPTS_VALUE && reference_[i]) {
+    const int64_t dts = av_rescale_q(raw, stream->time_base, AV_TIME_BASE_Q) + offset_;
+    const int64_t duration = packet->duration > 0 ? av_rescale_q(packet->duration, stream->time_base, AV_TIME_BASE_Q) : 0;
+    lastDts_[i] = dts;
+    nextDts_[i] = dts + duration;
+  }
+  return jump;
+}
+
+}  // namespace fmv
