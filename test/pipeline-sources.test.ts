@@ -125,10 +125,19 @@ describe('outputs', () => {
       let at = 0;
       let events = 0;
       let sawMoof = false;
+      const sidxTargets: number[] = [];
+      let moofAt = -1;
       while (at + 8 <= b.length) {
         const size = b.readUInt32BE(at);
         const type = b.toString('latin1', at + 4, at + 8);
+        if (type === 'moof' && moofAt < 0) moofAt = at;
         if (type === 'moof') sawMoof = true;
+        if (type === 'sidx' && !sawMoof) {
+          // first_offset counts from the end of the sidx to the first byte it indexes.
+          const v1 = b[at + 8] === 1;
+          const firstOffset = v1 ? Number(b.readBigUInt64BE(at + 28)) : b.readUInt32BE(at + 24);
+          sidxTargets.push(at + size + firstOffset);
+        }
         if (type === 'emsg') {
           expect(sawMoof).toBe(false);
           expect(b[at + 8]).toBe(1);
@@ -143,6 +152,9 @@ describe('outputs', () => {
         at += size;
       }
       expect(sawMoof).toBe(true);
+      // The segment index still points at the first moof, past the inserted emsg boxes.
+      expect(sidxTargets.length).toBeGreaterThan(0);
+      for (const target of sidxTargets) expect(target).toBe(moofAt);
       if (events) withEvents++;
       // The event times are on the segments' presentation timeline (the input clock, as the
       // init segment's edit list makes it): inside the span of this segment's video.

@@ -67,6 +67,29 @@ size_t firstMoof(const uint8_t* data, size_t size) {
   return 0;
 }
 
+// The 'sidx' boxes before the first 'moof' point at it through first_offset (bytes from the end of
+// the sidx to the first referenced byte): inserting `delta` bytes of emsg in between moves it.
+void shiftSidxOffsets(uint8_t* data, size_t moof, uint64_t delta) {
+  size_t at = 0;
+  while (at + 8 <= moof) {
+    const uint64_t boxSize = (uint64_t(data[at]) << 24) | (uint64_t(data[at + 1]) << 16) | (uint64_t(data[at + 2]) << 8) | data[at + 3];
+    if (boxSize < 8 || at + boxSize > moof) break;
+    if (std::memcmp(data + at + 4, "sidx", 4) == 0 && boxSize >= 32) {
+      const bool v1 = data[at + 8] == 1;
+      // size, type, version+flags, reference_ID, timescale, earliest_presentation_time, first_offset
+      const size_t field = at + 20 + (v1 ? 8 : 4);
+      const size_t width = v1 ? 8 : 4;
+      if (field + width <= at + boxSize) {
+        uint64_t v = 0;
+        for (size_t i = 0; i < width; ++i) v = (v << 8) | data[field + i];
+        v += delta;
+        for (size_t i = 0; i < width; ++i) data[field + width - 1 - i] = static_cast<uint8_t>(v >> (8 * i));
+      }
+    }
+    at += boxSize;
+  }
+}
+
 std::string secondsText(double s) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.6g", s);
@@ -139,6 +162,7 @@ int RenditionMuxer::closeSegment(AVIOContext* pb, const std::string& url) {
   int ret = avio_open2(&file, url.c_str(), AVIO_FLAG_WRITE, nullptr, nullptr);
   if (ret < 0) return ret;
   const size_t moof = firstMoof(bytes.get(), static_cast<size_t>(size));
+  if (!events.empty()) shiftSidxOffsets(bytes.get(), moof, events.size());
   avio_write(file, bytes.get(), static_cast<int>(moof));
   if (!events.empty()) avio_write(file, events.data(), static_cast<int>(events.size()));
   avio_write(file, bytes.get() + moof, size - static_cast<int>(moof));
