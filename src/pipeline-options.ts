@@ -83,8 +83,8 @@ export interface PipelineOptions {
   segmentFormat?: SegmentFormat;
   /** Seconds between preview thumbnails (default 10). */
   previewIntervalSeconds?: number;
-  /** Poster and previews: options, or false for none (default: poster + thumbnails). */
-  previews?: PipelinePreviewOptions | false;
+  /** Poster and previews: options, true for the defaults, or false for none (default: poster + thumbnails). */
+  previews?: PipelinePreviewOptions | boolean;
   /** Keep the audio (default true): AAC is copied, anything else is encoded to AAC once. */
   audio?: boolean;
   /** AAC bit rate in bits/s when audio is encoded (default 128000). */
@@ -206,7 +206,8 @@ export function validatePipelineOptions(value: unknown): ValidatedPipelineOption
     native.previews = false;
   } else {
     native.previews = true;
-    native.previewOptions = validatePreviews(o.previews, interval);
+    // true asks for the defaults, as leaving the option out does.
+    native.previewOptions = validatePreviews(o.previews === true ? undefined : o.previews, interval);
   }
   if (o.audio !== undefined) native.audio = checkBoolean(o.audio, 'audio');
   if (o.audioBitrate !== undefined) native.audioBitrate = checkInteger(o.audioBitrate, 'audioBitrate', 16_000, 512_000);

@@ -29,6 +29,8 @@ describe('pipeline options', () => {
   it('accepts the defaults and converts to the native shape', () => {
     const { native, signal } = validatePipelineOptions({ outDir });
     expect(native).toEqual({ outDir, previews: true, previewOptions: {} });
+    // true asks for the defaults, as leaving the option out does.
+    expect(validatePipelineOptions({ outDir, previews: true }).native).toEqual({ outDir, previews: true, previewOptions: {} });
     expect(signal).toBeUndefined();
   });
 
@@ -112,7 +114,7 @@ describe('pipeline options', () => {
     [{ segmentSeconds: 0.5 }, 'Expected a number between 1 and 60 for segmentSeconds but received 0.5 of type number'],
     [{ segmentFormat: 'mp4' }, "Expected one of 'ts', 'fmp4' for segmentFormat but received 'mp4' of type string"],
     [{ previewIntervalSeconds: 0 }, 'Expected a number between 0.1 and 3600 for previewIntervalSeconds but received 0 of type number'],
-    [{ previews: true }, 'Expected an object for previews but received true of type boolean'],
+    [{ previews: 'yes' }, "Expected an object for previews but received 'yes' of type string"],
     [{ previews: { posterName: 'a/b.jpg' } }, "Expected a file name ending in .jpg or .jpeg, without a directory for previews.posterName but received 'a/b.jpg' of type string"],
     [{ previews: { posterName: 'cover.png' } }, "Expected a file name ending in .jpg or .jpeg, without a directory for previews.posterName but received 'cover.png' of type string"],
     [{ previews: { poster: false, thumbnails: false } }, 'Expected previews.poster or previews.thumbnails to be enabled but both are false'],
