@@ -100,6 +100,8 @@ describe('outputs', () => {
     expect(result.hardware.encoder).toBe('libx265');
     expect(result.renditions[0]!.codecs).toMatch(/^hvc1\.1\.6\.L\d+(\.[0-9A-F]{1,2})*,mp4a\.40\.2$/);
     expect(decodeErrors(join(out, result.renditions[0]!.playlist))).toBe('');
+    // In TS segments most players cannot play it: said, not silently written.
+    expect(result.warnings.find((w) => w.code === 'HEVC_IN_TS')?.message).toMatch(/only from fMP4/);
   });
 
   it('writes fMP4 segments with the KLV as emsg boxes before each moof', async () => {

@@ -264,6 +264,8 @@ void IngestRun::plan() {
 
 void IngestRun::makeRungs() {
   const VideoStreamInfo& v = *result_.source.video;
+  if (job_.codec == VideoCodec::Hevc && job_.segmentFormat == SegmentFormat::Ts)
+    warn("HEVC_IN_TS", "HEVC in MPEG-TS segments: Apple's players and most browsers play HEVC only from fMP4 (segmentFormat: 'fmp4')");
   LadderSource ls;
   ls.width = v.width;
   ls.height = v.height;
