@@ -94,3 +94,20 @@ describe('poster', () => {
     expect(jpegInfo(r.poster!.path)).toMatchObject({ width: 160, height: 120 });
   });
 });
+
+describe('poster colours', () => {
+  it('limited-range video becomes a full-range JPEG at the same size (black is 0 and white 255, not 16 and 235)', async () => {
+    const out = scratchDir('poster-range');
+    const box = join(out, 'box.ts');
+    ffmpeg([
+      '-f', 'lavfi', '-i', 'color=c=black:s=320x240:r=25,drawbox=x=100:y=80:w=120:h=80:color=white:t=fill',
+      '-t', '2', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', '-colorspace', 'bt470bg', '-color_range', 'tv', '-f', 'mpegts', box,
+    ]);
+    const r = await generatePreviews(box, { outDir: join(out, 'p'), thumbnails: false });
+    expect([r.poster!.width, r.poster!.height]).toEqual([320, 240]);
+    // Decoded as JPEG decoders do (full range), no scaling on the way.
+    const px = ffmpeg(['-i', r.poster!.path, '-f', 'rawvideo', '-pix_fmt', 'gray', '-']);
+    expect(Math.min(...px)).toBeLessThanOrEqual(3);
+    expect(Math.max(...px)).toBeGreaterThanOrEqual(252);
+  });
+});

@@ -6,6 +6,7 @@
 #include "core/error.h"
 
 extern "C" {
+#include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 }
 
@@ -101,17 +102,32 @@ void fillBlack(AVFrame* f) {
 void FrameScaler::scale(const AVFrame* src, AVFrame* dst, const char* code, const char* step) {
   if (src->hw_frames_ctx) throw Error(code, step, "expected a software frame but received a hardware frame");
   if (src->width <= 0 || src->height <= 0 || src->format < 0) throw Error(code, step, "received a frame without a picture");
-  // sws_getCachedContext frees the old context itself when it has to make a new one.
-  ctx_.reset(sws_getCachedContext(ctx_.release(), src->width, src->height, withoutJ(src->format), dst->width, dst->height, withoutJ(dst->format), flags_,
-                                  nullptr, nullptr, nullptr));
-  if (!ctx_) {
-    const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(src->format));
-    throw Error(code, step, std::string("cannot convert frames of pixel format ") + (name ? name : "unknown"), AVERROR(EINVAL));
+  // The ranges go in before swscale sets itself up: told afterwards (sws_setColorspaceDetails), a
+  // same-size, same-format conversion keeps the plain copy path it chose and limited-range video
+  // comes out washed out in a full-range JPEG.
+  const bool srcFull = isYuv(src->format) && isFullRange(src);
+  const bool dstFull = isYuv(dst->format) && isFullRange(dst);
+  const int key[] = {src->width, src->height, withoutJ(src->format), srcFull, dst->width, dst->height, withoutJ(dst->format), dstFull};
+  if (!ctx_ || std::memcmp(key, key_, sizeof key) != 0) {
+    SwsPtr c(sws_alloc_context());
+    if (!c) throw Error("ERR_NO_MEMORY", step, "out of memory allocating a scaler");
+    const std::pair<const char*, int64_t> options[] = {
+        {"srcw", src->width}, {"srch", src->height}, {"src_format", withoutJ(src->format)}, {"src_range", srcFull},
+        {"dstw", dst->width}, {"dsth", dst->height}, {"dst_format", withoutJ(dst->format)}, {"dst_range", dstFull},
+        {"sws_flags", flags_},
+    };
+    for (const auto& [name, value] : options) checkAv(av_opt_set_int(c.get(), name, value, 0), code, step, std::string("cannot set the scaler's ") + name);
+    if (sws_init_context(c.get(), nullptr, nullptr) < 0) {
+      const char* name = av_get_pix_fmt_name(static_cast<AVPixelFormat>(src->format));
+      throw Error(code, step, std::string("cannot convert frames of pixel format ") + (name ? name : "unknown"), AVERROR(EINVAL));
+    }
+    ctx_ = std::move(c);
+    std::memcpy(key_, key, sizeof key);
   }
   // Decoders tag range and matrix on the frame; swscale only knows them when told.
   if (isYuv(src->format)) {
-    const int ret = sws_setColorspaceDetails(ctx_.get(), sws_getCoefficients(swsColorspaceOf(src)), isFullRange(src) ? 1 : 0,
-                                             sws_getCoefficients(SWS_CS_ITU601), isFullRange(dst) ? 1 : 0, 0, 1 << 16, 1 << 16);
+    const int ret = sws_setColorspaceDetails(ctx_.get(), sws_getCoefficients(swsColorspaceOf(src)), srcFull ? 1 : 0, sws_getCoefficients(SWS_CS_ITU601),
+                                             dstFull ? 1 : 0, 0, 1 << 16, 1 << 16);
     if (ret < 0) throw Error(code, step, "cannot set up colour conversion", AVERROR(EINVAL));
   }
   const int rows = sws_scale(ctx_.get(), src->data, src->linesize, 0, src->height, dst->data, dst->linesize);

@@ -42,6 +42,7 @@ class FrameScaler {
  private:
   int flags_;
   SwsPtr ctx_;
+  int key_[8] = {};  // what ctx_ was made for: sizes, formats and ranges of both sides
 };
 
 }  // namespace fmv
