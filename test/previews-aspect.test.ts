@@ -1,5 +1,5 @@
 // Display geometry: anamorphic sources come out at their display aspect ratio; interlaced sources are deinterlaced.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generatePreviews } from '../src/previews.js';
@@ -82,5 +82,19 @@ describe('interlaced input', () => {
     // And it matches FFmpeg's own bwdif output for that frame.
     const reference = dHash(APHILL, ['bwdif=mode=send_frame:parity=auto:deint=all', at]);
     expect(hamming(dHash(r.poster!.path), reference)).toBeLessThanOrEqual(3);
+  });
+});
+
+describe('a resolution change mid-stream', () => {
+  it('pictures after the change keep their own shape (not the opening aspect)', async () => {
+    const wide = join(dir, 'wide.ts');
+    const narrow = join(dir, 'narrow.ts');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25:d=4', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'mpegts', wide]);
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25:d=4', '-c:v', 'libx264', '-preset', 'ultrafast', '-output_ts_offset', '4', '-f', 'mpegts', narrow]);
+    const joined = join(dir, 'reschange.ts');
+    writeFileSync(joined, Buffer.concat([readFileSync(wide), readFileSync(narrow)]));
+    const r = await generatePreviews(joined, { outDir: join(dir, 'reschange'), posterTime: 6, thumbnails: false });
+    expect(r.poster!.time).toBeGreaterThan(4);
+    expect([r.poster!.width, r.poster!.height]).toEqual([320, 240]);
   });
 });

@@ -145,6 +145,8 @@ class IngestRun {
   std::unique_ptr<PreviewSink> previews_;
   bool previewFromTopRung_ = false;
   FramePtr download_;
+  FramePtr previewRef_ = makeFrame();
+  AVRational previewSar_{0, 1};
   FramePtr display_ = makeFrame();
   std::vector<KlvOutput> klvOutputs_;
   std::deque<QueuedPacket> queue_;
@@ -320,10 +322,9 @@ void IngestRun::makePreviews() {
   if (po.thumbnails)
     for (const char* name : {"thumbnails.vtt", "sprite.jpg", "sprite_*"}) guard_.claim(name);
   if (po.thumbnails && po.writeThumbnails) guard_.claim("thumbs");
-  if (po.displayAspectRatio.num <= 0) {
-    const Rational dar = result_.source.video->displayAspectRatio;
-    po.displayAspectRatio = AVRational{dar.num, dar.den};
-  }
+  // The container's pixel aspect, applied to each decoded frame at its own size: a fixed display
+  // aspect taken from the opening size would stretch the pictures after a resolution change.
+  previewSar_ = av_guess_sample_aspect_ratio(input_->ctx(), const_cast<AVStream*>(video_), nullptr);
   if (po.durationHint < 0) po.durationHint = duration_;
   previews_ = std::make_unique<PreviewSink>(po);
   download_ = makeFrame();
@@ -489,8 +490,16 @@ void IngestRun::feedPreview(const AVFrame* frame) {
     checkAv(av_frame_copy_props(download_.get(), frame), "ERR_PREVIEWS", "previews", "cannot copy frame properties");
     soft = download_.get();
   }
+  // Top-rung frames are square-pixel already; decoded ones take the container's pixel aspect.
+  if (!previewFromTopRung_ && previewSar_.num > 0 && previewSar_.den > 0 && av_cmp_q(soft->sample_aspect_ratio, previewSar_) != 0) {
+    av_frame_unref(previewRef_.get());
+    checkAv(av_frame_ref(previewRef_.get(), soft), "ERR_PREVIEWS", "previews", "cannot reference a frame for the previews");
+    previewRef_->sample_aspect_ratio = previewSar_;
+    soft = previewRef_.get();
+  }
   // Scaling keeps the time base: rung frames and display frames share the display clock.
   previews_->onFrame(soft, secondsOf(frame->pts, displayTimeBase_));
+  av_frame_unref(previewRef_.get());
   ++result_.counts.previewFrames;
 }
 

@@ -47,6 +47,8 @@ class DecodeLoop {
     }
   }
 
+  void setSampleAspect(AVRational sar) { sar_ = sar; }
+
   // pkt: nullptr drains the decoder at the end of the input.
   void decode(const AVPacket* pkt) {
     int sent = avcodec_send_packet(decoder_.get(), pkt);
@@ -82,6 +84,7 @@ class DecodeLoop {
         result_.lastDecodeError = "a frame decoded with errors and was concealed";
       }
       frame_->pts = frame_->best_effort_timestamp;
+      if (sar_.num > 0 && sar_.den > 0) frame_->sample_aspect_ratio = sar_;
       deliver(frame_.get());
       av_frame_unref(frame_.get());
     }
@@ -106,6 +109,7 @@ class DecodeLoop {
   FramePtr frame_;
   std::optional<Deinterlacer> deinterlacer_;
   PreviewSink& sink_;
+  AVRational sar_{0, 1};
   PreviewJobResult& result_;
   double lastSeconds_ = NAN;
   int lastError_ = 0;
@@ -131,18 +135,13 @@ PreviewJobResult runPreviewJob(const std::string& url, const PreviewJobOptions& 
     else if (st->duration != AV_NOPTS_VALUE && st->duration > 0) previews.durationHint = st->duration * av_q2d(st->time_base);
   }
   if (options.durationLimit > 0 && (previews.durationHint < 0 || previews.durationHint > options.durationLimit)) previews.durationHint = options.durationLimit;
-  if (previews.displayAspectRatio.num <= 0) {
-    // The container or codec aspect, else each frame's own (the sink's default).
-    const AVRational sar = av_guess_sample_aspect_ratio(fmt, st, nullptr);
-    if (sar.num > 0 && st->codecpar->width > 0 && st->codecpar->height > 0) {
-      av_reduce(&previews.displayAspectRatio.num, &previews.displayAspectRatio.den, static_cast<int64_t>(st->codecpar->width) * sar.num,
-                static_cast<int64_t>(st->codecpar->height) * sar.den, 1 << 20);
-    }
-  }
 
   PreviewJobResult result;
   PreviewSink sink(previews);
   DecodeLoop loop(st, sink, result);
+  // The container or codec pixel aspect, applied to each frame at its own size (a fixed display
+  // aspect from the opening size would stretch pictures after a resolution change).
+  loop.setSampleAspect(av_guess_sample_aspect_ratio(fmt, st, nullptr));
   PacketPtr pkt = makePacket();
   const double limitEnd = options.durationLimit > 0 && previews.startTime ? *previews.startTime + options.durationLimit : INFINITY;
   for (;;) {
