@@ -114,3 +114,17 @@ describe('thumbnails and sprite sheets', () => {
     checkTrack(r, 5);
   });
 });
+
+describe('inputs without timestamps', () => {
+  it('a raw H.264 elementary stream is timed by its frame rate: thumbnails, duration and durationLimit work', async () => {
+    const dir = scratchDir('raw-h264');
+    const raw = join(dir, 'raw.h264');
+    ffmpeg(['-f', 'lavfi', '-i', 'testsrc2=s=320x240:r=25', '-t', '6', '-c:v', 'libx264', '-preset', 'ultrafast', '-f', 'h264', raw]);
+    const all = await generatePreviews(raw, { outDir: join(dir, 'all'), thumbnailInterval: 1 });
+    expect(all.duration).toBe(6);
+    expect(parseThumbnailVtt(readFileSync(all.vtt!, 'utf8'))).toHaveLength(6);
+    const limited = await generatePreviews(raw, { outDir: join(dir, 'limited'), thumbnailInterval: 1, durationLimit: 2 });
+    expect(limited.stoppedAtLimit).toBe(true);
+    expect(limited.duration).toBeLessThan(2.5);
+  });
+});

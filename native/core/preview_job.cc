@@ -95,7 +95,13 @@ class DecodeLoop {
     else emit(f, secondsOf(f->pts, st_->time_base));
   }
   void emit(const AVFrame* f, double seconds) {
-    if (std::isfinite(seconds)) lastSeconds_ = seconds;
+    // Frames without timestamps (raw elementary streams) follow the frame rate from the last known time.
+    if (!std::isfinite(seconds)) {
+      const AVRational rate = st_->avg_frame_rate.num > 0 ? st_->avg_frame_rate : st_->r_frame_rate;
+      const double step = rate.num > 0 && rate.den > 0 ? 1.0 / av_q2d(rate) : 0.04;
+      seconds = std::isfinite(lastSeconds_) ? lastSeconds_ + step : 0.0;
+    }
+    lastSeconds_ = seconds;
     sink_.onFrame(f, seconds);
   }
   void noteError(int err) {
@@ -143,7 +149,8 @@ PreviewJobResult runPreviewJob(const std::string& url, const PreviewJobOptions& 
   // aspect from the opening size would stretch pictures after a resolution change).
   loop.setSampleAspect(av_guess_sample_aspect_ratio(fmt, st, nullptr));
   PacketPtr pkt = makePacket();
-  const double limitEnd = options.durationLimit > 0 && previews.startTime ? *previews.startTime + options.durationLimit : INFINITY;
+  // Counted from the start time, or from the first frame when the input gives none.
+  double limitEnd = options.durationLimit > 0 && previews.startTime ? *previews.startTime + options.durationLimit : INFINITY;
   for (;;) {
     cancel.throwIfStopped(kStep);
     const int ret = input.readFrame(pkt.get());
@@ -157,6 +164,7 @@ PreviewJobResult runPreviewJob(const std::string& url, const PreviewJobOptions& 
     }
     if (pkt->stream_index == index) loop.decode(pkt.get());
     av_packet_unref(pkt.get());
+    if (options.durationLimit > 0 && !std::isfinite(limitEnd) && sink.result().frames > 0) limitEnd = sink.result().startTime + options.durationLimit;
     if (loop.lastSeconds() >= limitEnd) {
       result.stoppedAtLimit = true;
       break;

@@ -49,14 +49,15 @@ void PreviewSink::onFrame(const AVFrame* frame, double seconds) {
   }
   lastSeconds_ = std::max(seconds, lastSeconds_);
   ++result_.frames;
-  const double rel = std::max(0.0, seconds - result_.startTime);
+  // Nanosecond steps: clock arithmetic leaves noise such as 2.2e-16 for the first frame.
+  const double rel = std::max(0.0, std::round((seconds - result_.startTime) * 1e9) / 1e9);
   if (poster_) poster_->offer(frame, rel);
   if (thumbnails_) thumbnails_->offer(frame, rel);
 }
 
 void PreviewSink::finish() {
   if (finished_) return;
-  result_.duration = started_ ? std::max(0.0, lastSeconds_ + lastStep_ - result_.startTime) : 0.0;
+  result_.duration = started_ ? std::max(0.0, std::round((lastSeconds_ + lastStep_ - result_.startTime) * 1e9) / 1e9) : 0.0;
   if (poster_) {
     poster_->finish();
     poster_->fill(result_);
