@@ -7,8 +7,6 @@
 // while the environment is tearing down are dropped, never run.
 #include "binding/ingest_binding.h"
 
-#include <chrono>
-#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <memory>
@@ -18,6 +16,7 @@
 
 #include "binding/addon_state.h"
 #include "binding/convert.h"
+#include "binding/credits.h"
 #include "binding/probe_binding.h"
 #include "binding/thread_job.h"
 #include "binding/registry.h"
@@ -181,17 +180,16 @@ class IngestJobHandle final : public fmv::IngestObserver {
   ~IngestJobHandle() override { stopAndJoin(); }
 
   void start(napi_env env, napi_value onEvent, std::shared_ptr<IngestJobHandle> self);
-  void cancel() { cancel_.cancel(); }
+  void cancel() {
+    cancel_.cancel();
+    klvCredits_.wake();
+  }
   void stopAndJoin() {
     cancel_.cancel();
     if (thread_.joinable()) thread_.join();
   }
   void detachFromEnv() { envJobs_ = nullptr; }
-  void returnKlvCredit() {
-    std::lock_guard<std::mutex> lock(klvMutex_);
-    if (klvInFlight_ > 0) --klvInFlight_;
-    klvCredits_.notify_all();
-  }
+  void returnKlvCredit() { klvCredits_.release(); }
 
   void onPlan(const fmv::IngestPlanInfo& p) override {
     auto* e = new JsEvent(JsEvent::Kind::Plan);
@@ -208,12 +206,7 @@ class IngestJobHandle final : public fmv::IngestObserver {
   void onKlv(std::vector<fmv::KlvUnit>&& units) override {
     // Flow control: at most kKlvBatchesInFlight batches wait for the JS thread; past that the
     // pass waits (a cancel or timeout still ends the wait), so a busy event loop bounds memory.
-    {
-      std::unique_lock<std::mutex> lock(klvMutex_);
-      while (klvInFlight_ >= kKlvBatchesInFlight && !cancel_.stopRequested()) klvCredits_.wait_for(lock, std::chrono::milliseconds(100));
-      if (cancel_.stopRequested()) return;
-      ++klvInFlight_;
-    }
+    if (!klvCredits_.acquire(cancel_)) return;
     auto* e = new JsEvent(JsEvent::Kind::Klv);
     e->klv = std::move(units);
     post(e);
@@ -250,9 +243,7 @@ class IngestJobHandle final : public fmv::IngestObserver {
   fmv::IngestProgress latestProgress_;
   bool progressQueued_ = false;
   static constexpr size_t kKlvBatchesInFlight = 8;
-  std::mutex klvMutex_;
-  std::condition_variable klvCredits_;
-  size_t klvInFlight_ = 0;
+  Credits klvCredits_{kKlvBatchesInFlight};
 };
 
 void cleanupEnv(void* arg) {

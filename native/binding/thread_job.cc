@@ -1,6 +1,5 @@
 #include "binding/thread_job.h"
 
-#include <chrono>
 #include <cstdlib>
 #include <vector>
 
@@ -69,24 +68,13 @@ void ThreadJob::join() {
 
 void ThreadJob::cancel() {
   cancel_.cancel();
-  std::lock_guard<std::mutex> lock(mutex_);
-  credits_.notify_all();
+  credits_.wake();
 }
 
-void ThreadJob::ack() {
-  std::lock_guard<std::mutex> lock(mutex_);
-  if (inFlight_ > 0) --inFlight_;
-  credits_.notify_all();
-}
+void ThreadJob::ack() { credits_.release(); }
 
 bool ThreadJob::deliver(Delivery delivery, bool flowControlled) {
-  if (flowControlled) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    // Woken by ack() and cancel(); the periodic wake-up notices a timeout, which nothing signals.
-    while (!(inFlight_ < maxInFlight_ || cancel_.stopRequested())) credits_.wait_for(lock, std::chrono::milliseconds(100));
-    if (cancel_.stopRequested()) return false;
-    ++inFlight_;
-  }
+  if (flowControlled && !credits_.acquire(cancel_)) return false;
   auto* boxed = new Delivery(std::move(delivery));
   if (channel_.NonBlockingCall(boxed) != napi_ok) {
     delete boxed;
@@ -110,7 +98,7 @@ void ThreadJob::callJs(Napi::Env env, Napi::Function onEvent, std::nullptr_t*, D
 
 std::shared_ptr<ThreadJob> ThreadJob::start(Napi::Env env, const char* name, Napi::Function onEvent, size_t maxInFlight, Body body) {
   std::shared_ptr<ThreadJob> job(new ThreadJob());
-  job->maxInFlight_ = maxInFlight;
+  job->credits_.setLimit(maxInFlight);
   job->channel_ = Channel::New(env, onEvent, name, 0, 1);
   RunningJobs& running = runningJobsOf(env);
   RunningJobs* runningPtr = &running;

@@ -7,7 +7,6 @@
 
 #include <napi.h>
 
-#include <condition_variable>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -16,6 +15,7 @@
 #include <thread>
 
 #include "binding/addon_state.h"
+#include "binding/credits.h"
 #include "core/cancel.h"
 #include "core/error.h"
 
@@ -54,10 +54,7 @@ class ThreadJob : public std::enable_shared_from_this<ThreadJob> {
   fmv::CancelToken cancel_;
   Channel channel_;
   std::thread thread_;
-  std::mutex mutex_;
-  std::condition_variable credits_;
-  size_t inFlight_ = 0;
-  size_t maxInFlight_ = 4;
+  Credits credits_{4};
 };
 
 // Runs run(cancel) on its own thread and settles the returned promise on the JS thread: resolved

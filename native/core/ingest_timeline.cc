@@ -29,25 +29,23 @@ double TimelineMender::mend(AVPacket* packet, const AVStream* stream) {
   const int64_t raw = packet->dts != AV_NOPTS_VALUE ? packet->dts : packet->pts;
   double jump = 0;
   if (raw != AV_NOPTS_VALUE && reference_[i]) {
-    const int64_t dts = av_rescale_q(raw, stream->time_base, AV_TIME_BASE_Q) + offset_;
+    int64_t dts = av_rescale_q(raw, stream->time_base, AV_TIME_BASE_Q) + offset_;
     if (nextDts_[i] != AV_NOPTS_VALUE) {
       const int64_t delta = dts - nextDts_[i];
       if (delta > kForwardJumpUs || delta < -kForwardJumpUs || (lastDts_[i] != AV_NOPTS_VALUE && dts + kBackwardSlackUs < lastDts_[i])) {
         offset_ -= delta;
+        dts -= delta;
         jump = static_cast<double>(delta) / AV_TIME_BASE;
       }
     }
+    const int64_t duration = packet->duration > 0 ? av_rescale_q(packet->duration, stream->time_base, AV_TIME_BASE_Q) : 0;
+    lastDts_[i] = dts;
+    nextDts_[i] = dts + duration;
   }
   if (offset_ != 0) {
     const int64_t shift = av_rescale_q(offset_, AV_TIME_BASE_Q, stream->time_base);
     if (packet->pts != AV_NOPTS_VALUE) packet->pts += shift;
     if (packet->dts != AV_NOPTS_VALUE) packet->dts += shift;
-  }
-  if (raw != AV_NOPTS_VALUE && reference_[i]) {
-    const int64_t dts = av_rescale_q(raw, stream->time_base, AV_TIME_BASE_Q) + offset_;
-    const int64_t duration = packet->duration > 0 ? av_rescale_q(packet->duration, stream->time_base, AV_TIME_BASE_Q) : 0;
-    lastDts_[i] = dts;
-    nextDts_[i] = dts + duration;
   }
   return jump;
 }

@@ -18,7 +18,7 @@
 import { isoFromMicros } from './kinds.js';
 import { EG0104_TABLE } from './eg0104.js';
 import { ST0601_TABLE } from './st0601.js';
-import type { Table } from './localset.js';
+import { maskedKey, type Table } from './localset.js';
 import { ST0102_TABLE } from './st0102.js';
 import { ST0903_TABLE } from './st0903.js';
 import { packetTags } from './packet.js';
@@ -66,7 +66,7 @@ function packetTime(p: KlvPacket): string | undefined {
   let t: KlvTag | undefined;
   if (p.standard === 'ST0601' || p.standard === 'ST0903') t = tags['2'];
   else if (p.standard === 'EG0104') {
-    const key = Object.keys(tags).find((k) => k.length === 32 && `${k.slice(0, 14)}00${k.slice(16)}` === EG0104_TIME_KEY);
+    const key = Object.keys(tags).find((k) => k.length === 32 && maskedKey(k) === EG0104_TIME_KEY);
     t = key === undefined ? undefined : tags[key];
   }
   return t !== undefined && typeof t.value === 'number' && t.error === undefined ? isoFromMicros(t.value) : undefined;
@@ -75,7 +75,7 @@ function packetTime(p: KlvPacket): string | undefined {
 function columnName(standard: KlvStandard, key: string, t: KlvTag | undefined): string {
   if (t !== undefined && t.name !== 'unknown') return t.name;
   if (standard === 'EG0104') {
-    const r = EG0104_TABLE.byKey.get(key.slice(0, 14) + '00' + key.slice(16));
+    const r = EG0104_TABLE.byKey.get(maskedKey(key));
     if (r !== undefined) return r.name;
   }
   const r = TABLES[standard]?.get(Number(key));

@@ -391,9 +391,13 @@ export class UniversalTable {
   }
 }
 
+/** A UL in hex with its version byte (byte 8) zeroed, as universal tables match keys. */
+export function maskedKey(hex: string): string {
+  return hex.slice(0, 14) + '00' + hex.slice(16);
+}
+
 export function urow(key: string, name: string, kind: Kind, units?: string): UniversalRow {
-  const k = key.replace(/\s/g, '').toLowerCase();
-  const masked = k.slice(0, 14) + '00' + k.slice(16);
+  const masked = maskedKey(key.replace(/\s/g, '').toLowerCase());
   return units === undefined ? { key: masked, name, kind } : { key: masked, name, kind, units };
 }
 

@@ -241,7 +241,7 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
 }
 
 function trustProxyOf(value: unknown, path: string): string[] {
-  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const list = listOf(value);
   return list.map((a, i) => {
     const s = checkString(a, `${path}[${i}]`, { nonEmpty: true });
     const [address, bits, ...rest] = s.split('/');
@@ -254,8 +254,13 @@ function trustProxyOf(value: unknown, path: string): string[] {
   });
 }
 
+/** A list setting given as one value, an array, or not at all. */
+function listOf(value: unknown): unknown[] {
+  return value === undefined ? [] : Array.isArray(value) ? value : [value];
+}
+
 function corsOriginsOf(value: unknown, path: string): string[] {
-  const list = value === undefined ? [] : Array.isArray(value) ? value : [value];
+  const list = listOf(value);
   return list.map((o, i) => {
     const s = checkString(o, `${path}[${i}]`, { nonEmpty: true });
     if (s === '*') return s;
