@@ -9,6 +9,7 @@ import { registerKlvCommand } from './cli/klv-command.js';
 import { registerIngestCommand } from './cli/ingest-command.js';
 import { registerServeCommand } from './cli/serve-command.js';
 import { registerBenchCommand } from './cli/bench-command.js';
+import { registerLiveCommand } from './cli/live-command.js';
 import { reportAndExit } from './cli/output.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -24,6 +25,7 @@ const program = new Command()
 registerProbeCommand(program);
 registerKlvCommand(program);
 registerIngestCommand(program);
+registerLiveCommand(program);
 registerServeCommand(program);
 registerBenchCommand(program);
 

@@ -68,6 +68,7 @@ export {
   type VideoCodec,
   type SegmentFormat,
 } from './pipeline.js';
+export * from './live/index.js';
 export { synthesizeClip, type SynthesizeOptions, type SynthesizeResult, type SyntheticKlvUnit } from './synthetic.js';
 export { loadAddon } from './native.js';
 export { counters, type NativeOperation, type OperationCounts } from './counters.js';

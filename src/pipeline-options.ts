@@ -3,10 +3,10 @@
  * path and the value it received; unknown option names are rejected with the nearest known name.
  * What passes is converted into the plain object the native layer reads.
  */
-import { statSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { IMAGE_OPTIONS, validateImageOptions, type PreviewOptions } from './previews.js';
-import { checkBoolean, checkEnum, checkEvenInteger, checkInputRoots, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
+import { checkBoolean, checkEnum, checkEvenInteger, checkInputOptions, checkInputRoots, checkInteger, checkKnownKeys, checkNumber, checkSignal, checkString, invalid, optionsObject } from './validate.js';
 
 /** Ladder tiers; a request includes the named tier and every lower one (never above the source). */
 export const TIERS = ['sd', 'hd', 'fhd', 'uhd'] as const;
@@ -77,7 +77,7 @@ export interface PipelineOptions {
   preset?: Preset;
   /** Video codec (default 'h264', High profile; 'hevc' is Main). */
   codec?: VideoCodec;
-  /** Segment length in seconds; every segment starts with an IDR in every rung (default 4). */
+  /** Segment length in seconds; every segment starts with an IDR in every rung (default 4; 2 for live). */
   segmentSeconds?: number;
   /** Segment container (default 'ts'). */
   segmentFormat?: SegmentFormat;
@@ -91,7 +91,14 @@ export interface PipelineOptions {
   audioBitrate?: number;
   /** Deliver KLV unit batches to `onKlv` (default true). KLV is muxed into TS segments either way. */
   klv?: boolean;
-  /** Live input: sliding-window playlists of this many segments, older segments deleted (default: VOD). */
+  /**
+   * A live input (udp://, srt://, rtmp://, rtsp://, a pipe): outputs are written into outDir as they
+   * are produced (created if missing), playlists carry EXT-X-PROGRAM-DATE-TIME, the encoders run
+   * with low delay, segments default to 2 s, and the input is watched for silence. `true` takes the
+   * defaults of LiveOptions.
+   */
+  live?: boolean | LiveOptions;
+  /** Shorthand for `live: { windowSegments }`. */
   liveWindowSegments?: number;
   /** Cancels the job (rejects with ERR_CANCELLED within a second; outputs removed). */
   signal?: AbortSignal;
@@ -107,7 +114,31 @@ export interface PipelineOptions {
   format?: string;
   /** Read nothing outside these directories (see ProbeOptions.inputRoots). */
   inputRoots?: string[];
+  /**
+   * Protocol and demuxer options by name, as the ffmpeg CLI takes them before `-i`: `{ listen: 1 }`
+   * (RTMP: wait for a publisher), `{ rtsp_flags: 'listen' }` (RTSP: a camera pushes to us),
+   * `{ passphrase, latency }` for SRT (also accepted in its URL). An option that neither the
+   * protocol nor the demuxer takes fails the open with ERR_INVALID_OPTION.
+   */
+  inputOptions?: Record<string, string | number | boolean>;
 }
+
+/** How a live run keeps its segments and watches its input. */
+export interface LiveOptions {
+  /** Sliding-window playlists listing this many segments (default 6); older segments are deleted. */
+  windowSegments?: number;
+  /**
+   * Keep every segment (an EVENT playlist, DVR), or at most `maxSeconds` / `maxBytes` of them per
+   * rendition (the oldest go first). Replaces the window.
+   */
+  dvr?: boolean | { maxSeconds?: number; maxBytes?: number };
+  /** Silence after which the input counts as stalled (INPUT_STALLED) and, before anything arrived, the open fails with ERR_INPUT_TIMEOUT (default 5000). */
+  inputTimeoutMs?: number;
+  /** How much longer a stalled input may stay silent before the run ends gracefully (INPUT_LOST; default 60000). */
+  reconnectWindowMs?: number;
+}
+
+export const LIVE_OPTIONS = ['windowSegments', 'dvr', 'inputTimeoutMs', 'reconnectWindowMs'] as const;
 
 export const PIPELINE_OPTIONS = [
   'outDir',
@@ -124,6 +155,7 @@ export const PIPELINE_OPTIONS = [
   'audio',
   'audioBitrate',
   'klv',
+  'live',
   'liveWindowSegments',
   'signal',
   'timeoutMs',
@@ -132,6 +164,7 @@ export const PIPELINE_OPTIONS = [
   'analyzeDurationUs',
   'format',
   'inputRoots',
+  'inputOptions',
 ] as const;
 
 
@@ -171,6 +204,35 @@ function validatePreviews(value: unknown, intervalSeconds: number | undefined): 
   return out;
 }
 
+function validateLive(value: unknown, windowShorthand: unknown): Record<string, unknown> | undefined {
+  if (value === undefined && windowShorthand === undefined) return undefined;
+  if (value === false) {
+    if (windowShorthand !== undefined) throw invalid('live left on when liveWindowSegments is given', 'live', value);
+    return undefined;
+  }
+  const o = value === true || value === undefined ? {} : optionsObject(value, 'live');
+  checkKnownKeys(o, LIVE_OPTIONS, 'live');
+  const out: Record<string, unknown> = { windowSegments: 6, dvr: false, inputTimeoutMs: 5000, reconnectWindowMs: 60_000 };
+  if (windowShorthand !== undefined) {
+    if (o.windowSegments !== undefined) throw invalid('either liveWindowSegments or live.windowSegments, not both', 'liveWindowSegments', windowShorthand);
+    out.windowSegments = checkInteger(windowShorthand, 'liveWindowSegments', 1, 1000);
+  }
+  if (o.windowSegments !== undefined) out.windowSegments = checkInteger(o.windowSegments, 'live.windowSegments', 1, 1000);
+  if (o.dvr !== undefined && o.dvr !== false) {
+    if (o.windowSegments !== undefined || windowShorthand !== undefined) throw invalid('either a window or dvr, not both', 'live.dvr', o.dvr);
+    out.dvr = true;
+    if (o.dvr !== true) {
+      const d = optionsObject(o.dvr, 'live.dvr');
+      checkKnownKeys(d, ['maxSeconds', 'maxBytes'], 'live.dvr');
+      if (d.maxSeconds !== undefined) out.maxSeconds = checkNumber(d.maxSeconds, 'live.dvr.maxSeconds', 10, 366 * 86_400);
+      if (d.maxBytes !== undefined) out.maxBytes = checkInteger(d.maxBytes, 'live.dvr.maxBytes', 1_000_000, Number.MAX_SAFE_INTEGER);
+    }
+  }
+  if (o.inputTimeoutMs !== undefined) out.inputTimeoutMs = checkInteger(o.inputTimeoutMs, 'live.inputTimeoutMs', 100, 3_600_000);
+  if (o.reconnectWindowMs !== undefined) out.reconnectWindowMs = checkInteger(o.reconnectWindowMs, 'live.reconnectWindowMs', 0, 86_400_000);
+  return out;
+}
+
 export interface ValidatedPipelineOptions {
   /** The plain object the native layer reads. */
   native: Record<string, unknown>;
@@ -183,6 +245,15 @@ export function validatePipelineOptions(value: unknown): ValidatedPipelineOption
   const o = optionsObject(value, 'pipeline options');
   checkKnownKeys(o, PIPELINE_OPTIONS, 'pipeline options');
   const outDir = resolve(checkString(o.outDir, 'outDir', { nonEmpty: true }));
+  const live = validateLive(o.live, o.liveWindowSegments);
+  // A live layer is read while it is written, straight from its directory.
+  if (live) {
+    try {
+      mkdirSync(outDir, { recursive: true });
+    } catch (err) {
+      throw invalid(`a directory that can be created (${(err as Error).message})`, 'outDir', o.outDir);
+    }
+  }
   let isDir = false;
   try {
     isDir = statSync(outDir).isDirectory();
@@ -212,13 +283,20 @@ export function validatePipelineOptions(value: unknown): ValidatedPipelineOption
   if (o.audio !== undefined) native.audio = checkBoolean(o.audio, 'audio');
   if (o.audioBitrate !== undefined) native.audioBitrate = checkInteger(o.audioBitrate, 'audioBitrate', 16_000, 512_000);
   if (o.klv !== undefined) native.klv = checkBoolean(o.klv, 'klv');
-  if (o.liveWindowSegments !== undefined) native.liveWindowSegments = checkInteger(o.liveWindowSegments, 'liveWindowSegments', 1, 1000);
+  if (live) {
+    native.live = live;
+    native.segmentSeconds ??= 2;
+    // Telemetry as it arrives: small KLV batches, sent at least every 20 ms.
+    native.klvBatchUnits = 16;
+    native.klvBatchMs = 20;
+  }
   if (o.timeoutMs !== undefined) native.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
   if (o.progressIntervalMs !== undefined) native.progressIntervalMs = checkInteger(o.progressIntervalMs, 'progressIntervalMs', 100, 60_000);
   if (o.probeSize !== undefined) native.probeSize = checkInteger(o.probeSize, 'probeSize', 32, Number.MAX_SAFE_INTEGER);
   if (o.analyzeDurationUs !== undefined) native.analyzeDurationUs = checkInteger(o.analyzeDurationUs, 'analyzeDurationUs', 0, Number.MAX_SAFE_INTEGER);
   if (o.format !== undefined) native.format = checkString(o.format, 'format', { nonEmpty: true });
   if (o.inputRoots !== undefined) native.inputRoots = checkInputRoots(o.inputRoots, 'inputRoots');
+  if (o.inputOptions !== undefined) native.inputOptions = checkInputOptions(o.inputOptions, 'inputOptions');
   const out: ValidatedPipelineOptions = { native };
   if (o.signal !== undefined) out.signal = checkSignal(o.signal, 'signal');
   return out;

@@ -73,7 +73,9 @@ export interface PipelineWarning {
   /**
    * Stable: INPUT_DAMAGED (first sign of damage), DECODE_ERRORS (totals), INPUT_TRUNCATED (a file cut
    * short), INPUT_ENDED (a network input stopped), HW_FALLBACK, KLV_NOT_IN_SEGMENTS, KLV_TRUNCATED,
-   * RUNG_SKIPPED, AUDIO_DROPPED, AUDIO_DECODE_ERRORS.
+   * RUNG_SKIPPED, AUDIO_DROPPED, AUDIO_DECODE_ERRORS; live: INPUT_STALLED (nothing arrived for
+   * inputTimeoutMs), INPUT_RESUMED (a discontinuity follows), INPUT_LOST (the run ended after the
+   * reconnect window).
    */
   code: string;
   message: string;
@@ -158,6 +160,10 @@ export interface PipelineProgress {
   etaSeconds: number | null;
   bytesRead: number;
   elapsedSeconds: number;
+  /** Live: segments listed so far in the top rendition's playlist (0 otherwise). */
+  segments: number;
+  /** Live: seconds the latest frame waited between its arrival at the input and its encoding (null otherwise). */
+  lagSeconds: number | null;
 }
 
 /** Decisions taken when the input was opened, before the pass. */
@@ -187,6 +193,11 @@ export interface PipelineRun {
   readonly done: Promise<PipelineResult>;
   /** Stops the job; `done` rejects with ERR_CANCELLED and the files written are removed. */
   cancel(): void;
+  /**
+   * Ends the job gracefully: the input is let go (a live feed, or a file part-way), the encoders
+   * drain, every playlist is finished (EXT-X-ENDLIST) and `done` resolves with what was written.
+   */
+  stop(): void;
 }
 
 type NativeEvent =
@@ -199,7 +210,7 @@ type NativeEvent =
   | { type: 'error'; error: Error };
 
 interface NativePipeline {
-  ingest(input: string, options: Record<string, unknown>, onEvent: (event: NativeEvent) => void): { cancel(): void };
+  ingest(input: string, options: Record<string, unknown>, onEvent: (event: NativeEvent) => void): { cancel(): void; stop(): void };
   capabilities(refresh: boolean): Promise<Capabilities>;
 }
 
@@ -235,7 +246,7 @@ export function startPipeline(input: string, options: PipelineOptions, handlers?
   if (signal?.aborted) {
     promise.catch(() => undefined);
     settle.reject(new MediaError('cancelled before the ingest started', { code: 'ERR_CANCELLED', step: 'open' }));
-    return { done, cancel: () => undefined };
+    return { done, cancel: () => undefined, stop: () => undefined };
   }
 
   let handlerError: unknown;
@@ -292,11 +303,14 @@ export function startPipeline(input: string, options: PipelineOptions, handlers?
   function cancel(): void {
     if (!finished) job.cancel();
   }
+  function stop(): void {
+    if (!finished) job.stop();
+  }
   if (signal) {
     onAbort = cancel;
     signal.addEventListener('abort', onAbort, { once: true });
   }
-  return { done, cancel };
+  return { done, cancel, stop };
 }
 
 /** Removes the top-level entries (rendition folders, playlists, images) that hold `files`. */

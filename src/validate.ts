@@ -122,3 +122,27 @@ export function checkInputRoots(value: unknown, path: string): string[] {
     return real;
   });
 }
+
+/** Options that decide what an input may open: set only by the library (see inputRoots). */
+const RESERVED_INPUT_OPTIONS = new Set(['protocol_whitelist', 'protocol_blacklist', 'probesize', 'analyzeduration']);
+
+/**
+ * `inputOptions`: protocol and demuxer options by name, as the ffmpeg CLI takes them before `-i`
+ * (`{ listen: 1 }` for RTMP, `{ rtsp_flags: 'listen' }`, `{ timeout: 5000000 }`). Values become
+ * strings (booleans 1/0); an option neither the protocol nor the demuxer takes fails at open.
+ */
+export function checkInputOptions(value: unknown, path: string): Record<string, string> {
+  const o = optionsObject(value, path);
+  const out: Record<string, string> = {};
+  const entries = Object.entries(o);
+  if (entries.length > 64) throw invalid('at most 64 options', path, `${entries.length} options`);
+  for (const [key, v] of entries) {
+    if (!/^[a-z][a-z0-9_]{0,63}$/.test(key)) throw invalid('an FFmpeg option name (lower-case letters, digits, _)', `${path} key`, key);
+    if (RESERVED_INPUT_OPTIONS.has(key)) throw invalid(`an option other than ${key} (set by the library; see probeSize, analyzeDurationUs, inputRoots)`, `${path}.${key}`, v);
+    if (typeof v === 'boolean') out[key] = v ? '1' : '0';
+    else if (typeof v === 'number' && Number.isFinite(v)) out[key] = String(v);
+    else if (typeof v === 'string' && !v.includes('\0') && v.length <= 4096) out[key] = v;
+    else throw invalid('a string, a finite number or a boolean', `${path}.${key}`, v);
+  }
+  return out;
+}

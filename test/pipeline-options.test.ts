@@ -58,6 +58,7 @@ describe('pipeline options', () => {
       probeSize: 5_000_000,
       analyzeDurationUs: 2_000_000,
       format: 'mpegts',
+      inputOptions: { listen: true, timeout: 5_000_000, rtsp_flags: 'listen' },
     });
     expect(signal).toBe(ac.signal);
     expect(native).toEqual({
@@ -78,14 +79,20 @@ describe('pipeline options', () => {
       audio: false,
       audioBitrate: 96_000,
       klv: false,
-      liveWindowSegments: 6,
+      live: { dvr: false, windowSegments: 6, inputTimeoutMs: 5000, reconnectWindowMs: 60_000 },
+      klvBatchUnits: 16,
+      klvBatchMs: 20,
       timeoutMs: 60_000,
       progressIntervalMs: 500,
       probeSize: 5_000_000,
       analyzeDurationUs: 2_000_000,
       format: 'mpegts',
+      inputOptions: { listen: '1', timeout: '5000000', rtsp_flags: 'listen' },
     });
     expect(validatePipelineOptions({ outDir, previews: false }).native.previews).toBe(false);
+    // Live defaults: 2 s segments, a window of 6; DVR bounds pass through.
+    expect(validatePipelineOptions({ outDir, live: true }).native).toMatchObject({ segmentSeconds: 2, live: { dvr: false, windowSegments: 6 } });
+    expect(validatePipelineOptions({ outDir, live: { dvr: { maxSeconds: 600 } } }).native.live).toMatchObject({ dvr: true, maxSeconds: 600 });
   });
 
   it('requires an options object with an existing outDir', () => {
@@ -124,6 +131,11 @@ describe('pipeline options', () => {
     [{ audioBitrate: 1000 }, 'Expected an integer between 16000 and 512000 for audioBitrate but received 1000 of type number'],
     [{ klv: 1 }, 'Expected a boolean for klv but received 1 of type number'],
     [{ liveWindowSegments: 0 }, 'Expected an integer between 1 and 1000 for liveWindowSegments but received 0 of type number'],
+    [{ live: { windowSegments: 0 } }, 'Expected an integer between 1 and 1000 for live.windowSegments but received 0 of type number'],
+    [{ live: { windowSegments: 4, dvr: true } }, 'Expected either a window or dvr, not both for live.dvr but received true of type boolean'],
+    [{ live: { dvr: { maxSeconds: 1 } } }, 'Expected a number between 10 and 31622400 for live.dvr.maxSeconds but received 1 of type number'],
+    [{ live: { inputTimeoutMs: 10 } }, 'Expected an integer between 100 and 3600000 for live.inputTimeoutMs but received 10 of type number'],
+    [{ inputOptions: { listen: [1] } }, 'Expected a string, a finite number or a boolean for inputOptions.listen but received array'],
     [{ signal: {} }, 'Expected an AbortSignal for signal but received object'],
     [{ timeoutMs: -1 }, 'Expected an integer between 1 and 2147483647 for timeoutMs but received -1 of type number'],
     [{ progressIntervalMs: 10 }, 'Expected an integer between 100 and 60000 for progressIntervalMs but received 10 of type number'],

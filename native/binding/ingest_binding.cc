@@ -125,6 +125,8 @@ Napi::Object progressToJs(Napi::Env env, const fmv::IngestProgress& p) {
   o.Set("etaSeconds", orNull(env, p.etaSeconds, p.etaSeconds >= 0));
   o.Set("bytesRead", static_cast<double>(p.bytesRead));
   o.Set("elapsedSeconds", p.elapsedSeconds);
+  o.Set("segments", static_cast<double>(p.segments));
+  o.Set("lagSeconds", orNull(env, p.lagSeconds, p.lagSeconds >= 0));
   return o;
 }
 
@@ -183,6 +185,10 @@ class IngestJobHandle final : public fmv::IngestObserver {
   void cancel() {
     cancel_.cancel();
     klvCredits_.wake();
+  }
+  // A graceful end: the input is let go, the outputs are finished and 'done' reports them.
+  void finishEarly() {
+    cancel_.finishEarly();
   }
   void stopAndJoin() {
     cancel_.cancel();
@@ -420,7 +426,16 @@ fmv::IngestJob readIngestJob(const std::string& input, const Napi::Object& o) {
   job.preset = optString(o, "preset", job.preset);
   job.segmentSeconds = optNumber(o, "segmentSeconds", job.segmentSeconds);
   job.segmentFormat = optString(o, "segmentFormat", "ts") == "fmp4" ? fmv::SegmentFormat::Fmp4 : fmv::SegmentFormat::Ts;
-  job.liveWindowSegments = static_cast<int>(optInt(o, "liveWindowSegments", 0));
+  if (Napi::Value live = o.Get("live"); live.IsObject()) {
+    const Napi::Object l = live.As<Napi::Object>();
+    job.live.enabled = true;
+    job.live.playlist.kind = optBool(l, "dvr", false) ? fmv::LivePlaylistSettings::Kind::Dvr : fmv::LivePlaylistSettings::Kind::Window;
+    job.live.playlist.windowSegments = static_cast<int>(optInt(l, "windowSegments", job.live.playlist.windowSegments));
+    job.live.playlist.maxSeconds = optNumber(l, "maxSeconds", 0);
+    job.live.playlist.maxBytes = optInt(l, "maxBytes", 0);
+    job.live.inputTimeoutMs = optInt(l, "inputTimeoutMs", job.live.inputTimeoutMs);
+    job.live.reconnectWindowMs = optInt(l, "reconnectWindowMs", job.live.reconnectWindowMs);
+  }
   job.audio = optBool(o, "audio", true);
   job.audioBitrate = optInt(o, "audioBitrate", job.audioBitrate);
   job.klv = optBool(o, "klv", true);
@@ -521,6 +536,13 @@ Napi::Value Ingest(const Napi::CallbackInfo& info) {
                              return ci.Env().Undefined();
                            },
                            "cancel"));
+  handle.Set("stop", Napi::Function::New(
+                         env,
+                         [weak](const Napi::CallbackInfo& ci) -> Napi::Value {
+                           if (auto j = weak.lock()) j->finishEarly();
+                           return ci.Env().Undefined();
+                         },
+                         "stop"));
   return handle;
 }
 

@@ -105,6 +105,14 @@ fmv::InputOptions readInputOptions(const Napi::Object& o) {
     Napi::Array roots = o.Get("inputRoots").As<Napi::Array>();
     for (uint32_t i = 0; i < roots.Length(); ++i) in.allowedRoots.push_back(roots.Get(i).As<Napi::String>().Utf8Value());
   }
+  if (o.Has("inputOptions") && o.Get("inputOptions").IsObject()) {
+    const Napi::Object opts = o.Get("inputOptions").As<Napi::Object>();
+    const Napi::Array keys = opts.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const std::string key = keys.Get(i).As<Napi::String>().Utf8Value();
+      in.formatOptions.emplace_back(key, opts.Get(key).As<Napi::String>().Utf8Value());
+    }
+  }
   return in;
 }
 

@@ -123,6 +123,11 @@ RenditionMuxer::~RenditionMuxer() {
 
 int RenditionMuxer::ioOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options) {
   auto* self = static_cast<RenditionMuxer*>(s->opaque);
+  if (self->live_ && (flags & AVIO_FLAG_WRITE) && (self->playlistPath_ == url || self->playlistPath_ + ".tmp" == url)) {
+    const int ret = avio_open_dyn_buf(pb);
+    if (ret >= 0) self->playlistBuffers_.insert(*pb);
+    return ret;
+  }
   if (self->fmp4Klv_ && (flags & AVIO_FLAG_WRITE) && isMediaSegment(url)) {
     const int ret = avio_open_dyn_buf(pb);
     if (ret >= 0) self->segmentBuffers_[*pb] = url;
@@ -135,6 +140,7 @@ int RenditionMuxer::ioOpen(AVFormatContext* s, AVIOContext** pb, const char* url
 
 int RenditionMuxer::ioClose(AVFormatContext* s, AVIOContext* pb) {
   auto* self = static_cast<RenditionMuxer*>(s->opaque);
+  if (self->playlistBuffers_.erase(pb)) return self->closeMuxerPlaylist(pb);
   auto segment = self->segmentBuffers_.find(pb);
   if (segment != self->segmentBuffers_.end()) {
     const std::string url = segment->second;
@@ -170,6 +176,32 @@ int RenditionMuxer::closeSegment(AVIOContext* pb, const std::string& url) {
   ret = file->error;
   const int closed = avio_closep(&file);
   return ret < 0 ? ret : closed;
+}
+
+int RenditionMuxer::closeMuxerPlaylist(AVIOContext* pb) {
+  uint8_t* raw = nullptr;
+  const int size = avio_close_dyn_buf(pb, &raw);
+  std::unique_ptr<uint8_t, decltype(&av_free)> bytes(raw, &av_free);
+  if (size < 0) return size;
+  if (liveError_) return AVERROR(EIO);
+  try {
+    std::optional<LiveSegment> segment = segmenter_.onMuxerPlaylist(std::string(reinterpret_cast<const char*>(bytes.get()), static_cast<size_t>(size)));
+    if (!segment) return 0;
+    std::error_code ec;
+    const auto path = std::filesystem::path(dir_) / segment->uri;
+    const auto fileSize = std::filesystem::file_size(path, ec);
+    segment->bytes = ec ? 0 : static_cast<int64_t>(fileSize);
+    for (const std::string& gone : live_->add(*segment)) std::filesystem::remove(std::filesystem::path(dir_) / gone, ec);
+    ++liveSegments_;
+    return 0;
+  } catch (const Error& e) {
+    liveError_ = e;
+    return AVERROR(EIO);
+  }
+}
+
+void RenditionMuxer::throwIfLiveFailed() {
+  if (liveError_) throw *liveError_;
 }
 
 void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* audio, AVRational audioTimeBase, const std::vector<KlvOutput>& klv) {
@@ -228,9 +260,18 @@ void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* 
   av_dict_set(&opts, "hls_segment_filename", pattern.c_str(), 0);
   av_dict_set(&opts, "hls_segment_type", fmp4 ? "fmp4" : "mpegts", 0);
   if (fmp4) av_dict_set(&opts, "hls_fmp4_init_filename", (name_ + "_init.mp4").c_str(), 0);
-  if (settings_.liveWindowSegments > 0) {
-    av_dict_set_int(&opts, "hls_list_size", settings_.liveWindowSegments, 0);
-    av_dict_set(&opts, "hls_flags", "independent_segments+delete_segments+temp_file", 0);
+  if (settings_.live) {
+    // The muxer lists only its latest segment, in memory: our LivePlaylist writes the real one and
+    // removes old segments itself.
+    playlistPath_ = playlist;
+    LivePlaylistSettings ps = settings_.playlist;
+    ps.segmentSeconds = settings_.segmentSeconds;
+    ps.fmp4 = fmp4;
+    if (fmp4) ps.initSegment = name_ + "_init.mp4";
+    live_ = std::make_unique<LivePlaylist>(playlist, ps);
+    if (video->framerate.num > 0 && video->framerate.den > 0) segmenter_.setFrameDuration(av_q2d(av_inv_q(video->framerate)));
+    av_dict_set_int(&opts, "hls_list_size", 1, 0);
+    av_dict_set(&opts, "hls_flags", "independent_segments", 0);
   } else {
     av_dict_set(&opts, "hls_playlist_type", "vod", 0);
     av_dict_set_int(&opts, "hls_list_size", 0, 0);
@@ -241,6 +282,8 @@ void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* 
   cancel_.throwIfStopped(kStep);
   checkAv(ret, "ERR_MUX", kStep, "cannot start the HLS output of " + name_);
   opened_ = true;
+  // An empty live playlist at once: the master playlist names it before the first segment is done.
+  if (live_) live_->publish();
 }
 
 void RenditionMuxer::write(int streamIndex, const AVPacket* packet, AVRational tb) {
@@ -252,11 +295,20 @@ void RenditionMuxer::write(int streamIndex, const AVPacket* packet, AVRational t
   av_packet_unref(packet_.get());
   if (ret < 0) {
     cancel_.throwIfStopped(kStep);
+    throwIfLiveFailed();
     throw Error("ERR_MUX", kStep, "cannot write to the HLS output of " + name_ + ": " + avErrorText(ret), ret);
   }
 }
 
 void RenditionMuxer::writeVideo(const AVPacket* packet, AVRational tb) {
+  if (live_ && packet->pts != AV_NOPTS_VALUE) {
+    const double pts = static_cast<double>(packet->pts) * av_q2d(tb);
+    if (packet->flags & AV_PKT_FLAG_KEY) {
+      segmenter_.onKeyframe(pts, settings_.arrivalMs ? settings_.arrivalMs(pts) : wallClockMs(), pendingDiscontinuity_);
+      pendingDiscontinuity_ = false;
+    }
+    segmenter_.onVideo(pts, packet->duration > 0 ? static_cast<double>(packet->duration) * av_q2d(tb) : 0);
+  }
   if (fmp4Klv_ && packet->pts != AV_NOPTS_VALUE) videoPts90k_ = av_rescale_q(packet->pts, tb, AVRational{1, 90000});
   write(videoIndex_, packet, tb);
 }
@@ -282,7 +334,9 @@ void RenditionMuxer::finish() {
   finishing_ = true;
   const int ret = av_write_trailer(ctx_.get());
   cancel_.throwIfStopped(kStep);
+  throwIfLiveFailed();
   checkAv(ret, "ERR_MUX", kStep, "cannot finish the HLS output of " + name_);
+  if (live_) live_->end();
 }
 
 const AVCodecParameters* RenditionMuxer::videoParameters() const { return ctx_ && videoIndex_ >= 0 ? ctx_->streams[videoIndex_]->codecpar : nullptr; }

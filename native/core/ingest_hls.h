@@ -6,21 +6,31 @@
 #pragma once
 
 #include <deque>
+#include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "core/av_holders.h"
 #include "core/cancel.h"
+#include "core/error.h"
 #include "core/ingest_options.h"
+#include "core/live_playlist.h"
 
 namespace fmv {
 
 struct HlsSettings {
   double segmentSeconds = 4;
   SegmentFormat format = SegmentFormat::Ts;
-  int liveWindowSegments = 0;  // 0: VOD
+  // Live: our own media playlists (window or DVR, PROGRAM-DATE-TIME from arrivalMs,
+  // discontinuities), rewritten as each segment is finished. Otherwise VOD, written by the muxer.
+  bool live = false;
+  LivePlaylistSettings playlist;
+  // Wall clock (ms since 1970) at which the input frame of this time (seconds) arrived.
+  std::function<int64_t(double)> arrivalMs;
 };
 
 struct KlvOutput {
@@ -46,6 +56,10 @@ class RenditionMuxer {
   void writeKlv(size_t klvIndex, const AVPacket* packet, AVRational tb);
   // Flushes the interleaving queue and writes the trailer (final segment and playlist).
   void finish();
+  // Live: the next segment follows a break in the input (EXT-X-DISCONTINUITY before it).
+  void markDiscontinuity() { pendingDiscontinuity_ = true; }
+  // Live: segments listed so far (finished).
+  int64_t liveSegments() const { return liveSegments_; }
 
   const std::string& name() const { return name_; }
   std::string playlistRelative() const { return name_ + "/" + name_ + ".m3u8"; }
@@ -60,7 +74,10 @@ class RenditionMuxer {
   // fMP4: a segment is gathered in memory and written at close, with the emsg boxes of the KLV
   // units due before the packet that started the next segment.
   int closeSegment(AVIOContext* pb, const std::string& url);
+  // Live: the muxer's own playlist, captured in memory, tells which segment it finished.
+  int closeMuxerPlaylist(AVIOContext* pb);
   void write(int streamIndex, const AVPacket* packet, AVRational tb);
+  void throwIfLiveFailed();
 
   std::string outDir_;
   std::string name_;
@@ -74,6 +91,13 @@ class RenditionMuxer {
   std::vector<int> klvIndexes_;
   std::set<AVIOContext*> openFiles_;
   std::map<AVIOContext*, std::string> segmentBuffers_;
+  std::set<AVIOContext*> playlistBuffers_;
+  std::string playlistPath_;
+  std::unique_ptr<LivePlaylist> live_;
+  LiveSegmenter segmenter_;
+  std::optional<Error> liveError_;  // raised inside an FFmpeg callback, thrown after it returns
+  bool pendingDiscontinuity_ = false;
+  int64_t liveSegments_ = 0;
   struct PendingKlv {
     int64_t pts90k;
     std::vector<uint8_t> data;

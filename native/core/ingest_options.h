@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/input.h"
+#include "core/live_playlist.h"
 #include "core/preview_sink.h"
 
 namespace fmv {
@@ -44,9 +45,17 @@ struct IngestJob {
 
   double segmentSeconds = 4;
   SegmentFormat segmentFormat = SegmentFormat::Ts;
-  // 0 → VOD playlists written at the end. N > 0 → sliding-window playlists of N segments, old
-  // segments deleted (a live input driving the same graph).
-  int liveWindowSegments = 0;
+  // A live input: outputs are written as they are produced (sliding-window or DVR playlists with
+  // PROGRAM-DATE-TIME, rewritten per segment), encoders set for low delay, the input watched for
+  // silence. Otherwise VOD playlists written at the end.
+  struct Live {
+    bool enabled = false;
+    LivePlaylistSettings playlist;
+    // Silence after which the input counts as stalled (warned; and, before the first byte, the
+    // open fails), and how much longer it may stay silent before the run ends gracefully.
+    int64_t inputTimeoutMs = 5000;
+    int64_t reconnectWindowMs = 60000;
+  } live;
 
   bool audio = true;
   int64_t audioBitrate = 128000;

@@ -23,6 +23,7 @@
 #include "core/ingest_timeline.h"
 #include "core/ingest_video_decode.h"
 #include "core/input.h"
+#include "core/live_playlist.h"
 #include "core/preview_sink.h"
 #include "core/probe.h"
 
@@ -80,6 +81,8 @@ class IngestRun {
  public:
   IngestRun(const IngestJob& job, IngestObserver& observer, CancelToken& cancel)
       : job_(job), observer_(observer), cancel_(cancel), guard_(job.outDir), log_(64), started_(Clock::now()), lastTick_(started_) {}
+  // The input watch's report hook points at this run.
+  ~IngestRun() { cancel_.onInputStall(nullptr); }
 
   IngestResult run();
   // The error with FFmpeg's own explanation added when it logged one ("Malformed AAC bitstream").
@@ -106,6 +109,12 @@ class IngestRun {
   void enqueue(QueuedPacket q);
   void flushQueue();
   void feedPreview(const AVFrame* frame);
+  // Live: the input came back after a silence.
+  void onInputResumed(TimelineMender& timeline);
+  // Live: how long frames wait between arrival and encoding; warns when it keeps growing.
+  void noteLag(double seconds);
+  // Live: the input stays silent past its window, or a read failed for good.
+  bool inputEnded(int ret);
 
   std::string prepDescription(const AVFrame* frame) const;
   void warn(const std::string& code, const std::string& message);
@@ -155,6 +164,12 @@ class IngestRun {
   double lastDisplaySeconds_ = 0;
   double frameDuration_ = 0;
   bool warnedDamage_ = false;
+  ArrivalClock arrivals_;
+  double lagSeconds_ = -1;  // live: arrival → encode delay of the latest display frame
+  bool behind_ = false;      // a FALLING_BEHIND warning is standing
+  int64_t lagFromMs_ = 0;    // frames that arrived before this (held over a stall) do not measure lag
+  // Live: display frames after this time follow a break in the input (NaN: none pending).
+  double breakAfter_ = std::nan("");
 };
 
 IngestResult IngestRun::run() {
@@ -177,6 +192,17 @@ IngestResult IngestRun::run() {
 void IngestRun::openInput() {
   cancel_.setTimeoutMs(job_.timeoutMs);
   const auto t = Clock::now();
+  if (job_.live.enabled) {
+    // A silence of inputTimeoutMs is a stall, reported while it lasts (before the first byte too: a
+    // listener waits for its camera); past the reconnect window the open fails (ERR_INPUT_TIMEOUT)
+    // or the run ends (INPUT_LOST).
+    cancel_.watchInput(job_.live.inputTimeoutMs, job_.live.inputTimeoutMs + job_.live.reconnectWindowMs);
+    cancel_.onInputStall([this](int64_t silentMs) {
+      const std::string waiting = "; waiting up to " + std::to_string(job_.live.reconnectWindowMs) + " ms more for it";
+      if (!cancel_.anyInput()) warn("INPUT_STALLED", "nothing has arrived from the input yet after " + std::to_string(silentMs) + " ms" + waiting);
+      else warn("INPUT_STALLED", "nothing arrived from the input for " + std::to_string(silentMs) + " ms" + waiting + " to resume");
+    });
+  }
   input_ = std::make_unique<MediaInput>(job_.input, job_.inputOptions, cancel_);
   result_.source = describeInput(*input_);
   result_.timings.openMs = msSince(t);
@@ -289,10 +315,13 @@ void IngestRun::makeRungs() {
   es.fmp4 = job_.segmentFormat == SegmentFormat::Fmp4;
   es.takesDeviceFrames = hw_.encoderTakesDeviceFrames;
   es.hwDevice = hw_.device ? hw_.device->ctx.get() : nullptr;
+  es.lowDelay = job_.live.enabled;
   HlsSettings hs;
   hs.segmentSeconds = job_.segmentSeconds;
   hs.format = job_.segmentFormat;
-  hs.liveWindowSegments = job_.liveWindowSegments;
+  hs.live = job_.live.enabled;
+  hs.playlist = job_.live.playlist;
+  hs.arrivalMs = [this](double t) { return arrivals_.at(t); };
   // Every name the ladder writes is claimed before anything is written.
   for (const Rung& r : ladder.rungs) guard_.claim(r.name);
   guard_.claim("ABR.m3u8");
@@ -359,6 +388,7 @@ void IngestRun::pass() {
   int jumps = 0;
   for (;;) {
     cancel_.throwIfStopped("transcode");
+    if (cancel_.finishingEarly()) break;
     const int ret = input_->readFrame(pkt.get());
     if (ret == AVERROR_EOF) break;
     if (ret == AVERROR(EAGAIN)) {
@@ -367,11 +397,16 @@ void IngestRun::pass() {
     }
     if (ret < 0) {
       cancel_.throwIfStopped("transcode");
+      if (inputEnded(ret)) break;
       if (isLocalPath(job_.input)) warn("INPUT_TRUNCATED", "the input ended early (" + avErrorText(ret) + "); what was read has been ingested");
       else warn("INPUT_ENDED", "the input stopped (" + avErrorText(ret) + "); what was received has been ingested");
       break;
     }
     ++result_.counts.packetsRead;
+    if (job_.live.enabled) {
+      cancel_.inputActivity();  // inputs read without our byte tap (rtsp) are seen here
+      if (cancel_.takeResumed()) onInputResumed(timeline);
+    }
     if (const double jump = timeline.mend(pkt.get(), fmt->streams[pkt->stream_index]); jump != 0) {
       // Reported as they come (a live input may never end); after a few, only counted.
       if (++jumps <= 3) {
@@ -388,6 +423,7 @@ void IngestRun::pass() {
     }
     const int index = pkt->stream_index;
     if (index == video_->index) {
+      if (job_.live.enabled && pkt->pts != AV_NOPTS_VALUE) arrivals_.note(secondsOf(pkt->pts, video_->time_base), wallClockMs());
       onVideoPacket(pkt.get());
     } else if (audio_ && index == audio_->streamIndex()) {
       audio_->push(pkt.get(), [this](AVPacket* p) { dispatchAudio(p); });
@@ -399,6 +435,41 @@ void IngestRun::pass() {
   }
   if (isLocalPath(job_.input) && input_->tables().isTransportStream() && transportStreamCutShort(job_.input, input_->size()))
     warn("INPUT_TRUNCATED", "the transport stream ends inside a packet (" + std::to_string(input_->size()) + " bytes): the file was cut short; what exists has been ingested");
+}
+
+void IngestRun::noteLag(double seconds) {
+  const int64_t arrived = arrivals_.at(seconds);
+  // Frames the decoder held across a silence waited for the input, not for this machine.
+  if (arrived < lagFromMs_) return;
+  lagSeconds_ = std::max(0.0, static_cast<double>(wallClockMs() - arrived) / 1000.0);
+  // Reported once per episode: a ladder too heavy for this machine makes the delay grow.
+  constexpr double kBehindSeconds = 2.0;
+  if (!behind_ && lagSeconds_ > kBehindSeconds) {
+    behind_ = true;
+    char text[200];
+    std::snprintf(text, sizeof text, "frames wait %.1f s between their arrival and their encoding: this machine is not keeping up with the ladder in real time", lagSeconds_);
+    warn("FALLING_BEHIND", text);
+  } else if (behind_ && lagSeconds_ < kBehindSeconds / 2) {
+    behind_ = false;
+  }
+}
+
+bool IngestRun::inputEnded(int ret) {
+  if (cancel_.finishingEarly()) return true;
+  if (!cancel_.inputLost()) return false;
+  warn("INPUT_LOST", "nothing arrived from the input for " + std::to_string(cancel_.silenceMs()) + " ms (inputTimeoutMs + reconnectWindowMs): the live run ends (" +
+                         avErrorText(ret) + "); what was received is kept");
+  return true;
+}
+
+void IngestRun::onInputResumed(TimelineMender& timeline) {
+  // The break shows as a gap of more than a segment on the timeline, so that the segment muxer
+  // cuts at the first frame after it and the playlists can mark a discontinuity there.
+  const double gap = job_.segmentSeconds + 0.5;
+  timeline.breakAfterGap(gap);
+  breakAfter_ = lastDisplaySeconds_ + gap / 2;
+  lagFromMs_ = wallClockMs();
+  warn("INPUT_RESUMED", "the input resumed after " + std::to_string(cancel_.lastStallMs()) + " ms of silence: a discontinuity follows in every rendition");
 }
 
 void IngestRun::onVideoPacket(const AVPacket* packet) {
@@ -467,8 +538,15 @@ void IngestRun::onDisplay(AVFrame* frame) {
   } else if (seconds > lastDisplaySeconds_) {
     frameDuration_ = seconds - lastDisplaySeconds_;
   }
+  if (!std::isnan(breakAfter_) && seconds > breakAfter_) {
+    // The first frame after a break in a live input starts a new segment in every rung.
+    segments_.restartAt(seconds, lastDisplaySeconds_);
+    for (auto& m : muxers_) m->markDiscontinuity();
+    breakAfter_ = std::nan("");
+  }
   lastDisplaySeconds_ = std::max(lastDisplaySeconds_, seconds);
   ++result_.counts.framesOut;
+  if (job_.live.enabled) noteLag(seconds);
   if (previews_ && !previewFromTopRung_) feedPreview(frame);
 
   const VideoFilterInput in = describeFrame(frame, displayTimeBase_, frameRate_);
@@ -505,7 +583,7 @@ void IngestRun::feedPreview(const AVFrame* frame) {
 
 void IngestRun::openMuxer(size_t rung, const AVCodecContext* video) {
   muxers_[rung]->open(video, audio_ ? audio_->parameters() : nullptr, audio_ ? audio_->timeBase() : AVRational{1, 90000}, klvOutputs_);
-  if (allMuxersOpen() && job_.liveWindowSegments > 0) writeMaster(false);
+  if (allMuxersOpen() && job_.live.enabled) writeMaster(false);
 }
 
 bool IngestRun::allMuxersOpen() const {
@@ -619,7 +697,7 @@ void IngestRun::finalize() {
     const std::string playlist = (std::filesystem::path(job_.outDir) / muxers_[i]->playlistRelative()).string();
     const MediaPlaylistStats stats = readMediaPlaylist(playlist);
     // A finished playlist's target duration must cover every segment rounded half up.
-    if (job_.liveWindowSegments <= 0 && stats.targetDuration > stats.declaredTargetDuration) rewriteTargetDuration(playlist, stats.targetDuration);
+    if (!job_.live.enabled && stats.targetDuration > stats.declaredTargetDuration) rewriteTargetDuration(playlist, stats.targetDuration);
     r.segments = stats.segments;
     r.duration = stats.duration;
     r.bytes = stats.bytes;
@@ -705,6 +783,10 @@ void IngestRun::tick(bool force) {
   if (duration_ > 0) {
     p.percent = std::min(100.0, 100.0 * p.outTime / duration_);
     if (p.speed > 0) p.etaSeconds = std::max(0.0, (duration_ - p.outTime) / p.speed);
+  }
+  if (job_.live.enabled) {
+    p.lagSeconds = lagSeconds_;
+    p.segments = muxers_.empty() ? 0 : muxers_.front()->liveSegments();
   }
   observer_.onProgress(p);
 }

@@ -112,6 +112,10 @@ struct IngestProgress {
   double etaSeconds = -1;
   int64_t bytesRead = 0;
   double elapsedSeconds = 0;
+  // Live: segments listed in the top rendition's playlist, and how long the latest frame waited
+  // between its arrival at the input and its encoding (-1 when not live).
+  int64_t segments = 0;
+  double lagSeconds = -1;
 };
 
 // Decisions taken once the input is open, before the pass starts.

@@ -25,7 +25,13 @@ int gopFrames(double segmentSeconds, AVRational frameRate) {
 
 int64_t SegmentClock::segmentOf(double seconds) const {
   // A small epsilon keeps a frame exactly on a boundary in the segment it starts.
-  return static_cast<int64_t>(std::floor((seconds - origin) / length + 1e-6));
+  return base + static_cast<int64_t>(std::floor((seconds - origin) / length + 1e-6));
+}
+
+void SegmentClock::restartAt(double at, double previous) {
+  const int64_t next = segmentOf(previous) + 1;
+  origin = at;
+  base = next;
 }
 
 const char* nvencPreset(const std::string& p) {
@@ -149,23 +155,30 @@ void RungEncoder::open(const AVFrame* first) {
   if (name == "libx264") {
     av_dict_set(&opts, "preset", settings_.preset.c_str(), 0);
     av_dict_set(&opts, "profile", "high", 0);
+    // Live: frames leave the encoder as they enter it (no lookahead, no B-frames, sliced threads).
+    if (settings_.lowDelay) av_dict_set(&opts, "tune", "zerolatency", 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
     // No scene-cut keyframes: IDRs fall on segment boundaries only, the same frames in every rung.
     av_dict_set(&opts, "x264-params", "scenecut=0:open_gop=0", 0);
   } else if (name == "libx265") {
     av_dict_set(&opts, "preset", settings_.preset.c_str(), 0);
     av_dict_set(&opts, "profile", "main", 0);
+    if (settings_.lowDelay) av_dict_set(&opts, "tune", "zerolatency", 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
     const std::string params = "scenecut=0:open-gop=0:keyint=" + std::to_string(gop) + ":min-keyint=" + std::to_string(gop) + ":log-level=error";
     av_dict_set(&opts, "x265-params", params.c_str(), 0);
   } else if (isNvenc(name)) {
     av_dict_set(&opts, "preset", nvencPreset(settings_.preset), 0);
-    av_dict_set(&opts, "tune", "hq", 0);
+    av_dict_set(&opts, "tune", settings_.lowDelay ? "ll" : "hq", 0);
     av_dict_set(&opts, "rc", "vbr", 0);
     av_dict_set(&opts, "profile", hevc ? "main" : "high", 0);
     av_dict_set(&opts, "forced-idr", "1", 0);
     av_dict_set(&opts, "no-scenecut", "1", 0);
     av_dict_set(&opts, "strict_gop", "1", 0);
+    if (settings_.lowDelay) {
+      av_dict_set(&opts, "zerolatency", "1", 0);
+      av_dict_set(&opts, "delay", "0", 0);
+    }
   } else if (isVaapi(name)) {
     av_dict_set(&opts, "rc_mode", "VBR", 0);
     av_dict_set(&opts, "profile", hevc ? "main" : "high", 0);

@@ -19,7 +19,11 @@ struct SegmentClock {
   double origin = 0;
   double length = 4;
   bool started = false;
+  int64_t base = 0;  // index of the segment that starts at origin
   int64_t segmentOf(double seconds) const;
+  // Starts a new segment at `at` (after a break in the input), numbered after the one that holds
+  // `previous`; later boundaries are counted from `at`.
+  void restartAt(double at, double previous);
 };
 
 struct EncoderSettings {
@@ -31,6 +35,7 @@ struct EncoderSettings {
   bool fmp4 = false;           // tag HEVC as hvc1 for fMP4
   bool takesDeviceFrames = false;
   AVBufferRef* hwDevice = nullptr;  // borrowed: for hwupload in front of VAAPI encoders
+  bool lowDelay = false;            // live: no lookahead or B-frames (libx264 tune=zerolatency)
 };
 
 class RungEncoder {

@@ -23,10 +23,19 @@ class TimelineMender {
   // Shifts the packet's timestamps onto the mended timeline. Returns the jump in seconds when this
   // packet moved the offset (positive: the input jumped forward), else 0.
   double mend(AVPacket* packet, const AVStream* stream);
+  // After the input broke off and resumed: the next packet of a reference stream is placed this
+  // many seconds after where its stream was heading, whatever its own time (a restarted sender
+  // starts its clock again), so the break shows as a gap on one monotonic timeline.
+  void breakAfterGap(double seconds) {
+    gapUs_ = static_cast<int64_t>(seconds * AV_TIME_BASE);
+    broken_ = true;
+  }
 
  private:
   bool enabled_ = false;
   int64_t offset_ = 0;  // microseconds added to every timestamp
+  int64_t gapUs_ = 0;   // pending break (breakAfterGap)
+  bool broken_ = false; // a break happened: non-reference streams are kept monotonic from then on
   std::vector<bool> reference_;
   std::vector<int64_t> nextDts_;  // microseconds on the mended timeline; AV_NOPTS_VALUE when unknown
   std::vector<int64_t> lastDts_;

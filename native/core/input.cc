@@ -101,6 +101,23 @@ std::string refusalOf(std::string url, const std::vector<std::string>& roots) {
   return std::string("it lies outside the allowed input roots (") + real + ")";
 }
 
+// An AVDictionary freed when it goes out of scope.
+struct DictHolder {
+  AVDictionary* d = nullptr;
+  DictHolder() = default;
+  DictHolder(const DictHolder&) = delete;
+  DictHolder& operator=(const DictHolder&) = delete;
+  ~DictHolder() { av_dict_free(&d); }
+};
+
+void setAll(AVDictionary** dict, const std::vector<std::pair<std::string, std::string>>& options) {
+  for (const auto& [key, value] : options) {
+    if (av_dict_set(dict, key.c_str(), value.c_str(), 0) < 0) throw Error("ERR_NO_MEMORY", "open", "out of memory setting input option " + key);
+  }
+}
+
+bool left(const AVDictionary* dict, const std::string& key) { return av_dict_get(dict, key.c_str(), nullptr, 0) != nullptr; }
+
 }  // namespace
 
 bool isLocalPath(const std::string& url) {
@@ -122,11 +139,15 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
     if (!why.empty()) throw Error("ERR_INPUT_REJECTED", "open", "input " + url + " is refused: " + why);
   }
   const ScopedFd fifo = isLocalPath(url) ? checkLocalPath(url, cancel) : ScopedFd();
-  const AVIOInterruptCB interrupt = cancel.interruptCallback();
+  cancel_ = &cancel;
+  const AVIOInterruptCB interrupt = cancel.inputInterruptCallback();
 
   // Read through our own AVIOContext so the program tables can be parsed from the raw bytes.
   AVIOContext* source = nullptr;
-  const int openRet = avio_open2(&source, url.c_str(), AVIO_FLAG_READ, &interrupt, nullptr);
+  DictHolder ioOptions;
+  setAll(&ioOptions.d, options.formatOptions);
+  const int openRet = avio_open2(&source, url.c_str(), AVIO_FLAG_READ, &interrupt, &ioOptions.d);
+  const bool protocolOpened = openRet >= 0;
   if (openRet >= 0) {
     source_.reset(source);
     auto* buffer = static_cast<uint8_t*>(av_malloc(kTapBufferSize));
@@ -141,6 +162,7 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
     tap_.reset(tap);
   } else if (openRet != AVERROR_PROTOCOL_NOT_FOUND) {
     cancel.throwIfStopped("open");
+    throwIfSilent("open");
     throw Error("ERR_INPUT_OPEN", "open", "cannot open input " + url + ": " + avErrorText(openRet), openRet);
   }
   // Else a demuxer-level protocol (rtsp, sdp): libavformat opens it itself, without the byte tap.
@@ -160,6 +182,7 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
     fmt->io_open = &MediaInput::openNested;
     av_dict_set(&opts, "protocol_whitelist", "file,crypto", 0);
   }
+  setAll(&opts, options.formatOptions);
   if (options.probeSize > 0) av_dict_set_int(&opts, "probesize", options.probeSize, 0);
   if (options.analyzeDurationUs > 0) av_dict_set_int(&opts, "analyzeduration", options.analyzeDurationUs, 0);
   const AVInputFormat* forced = nullptr;
@@ -172,9 +195,19 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
     }
   }
   const int ret = avformat_open_input(&fmt, url.c_str(), forced, &opts);  // frees fmt on failure
+  // An option neither the protocol nor the demuxer took is a mistake the caller should hear of.
+  std::string unknown;
+  for (const auto& entry : options.formatOptions) {
+    if (left(opts, entry.first) && (!protocolOpened || left(ioOptions.d, entry.first))) unknown = entry.first;
+  }
   av_dict_free(&opts);
+  if (ret >= 0 && !unknown.empty()) {
+    avformat_close_input(&fmt);
+    throw Error("ERR_INVALID_OPTION", "open", "inputOptions." + unknown + " is not an option of the protocol or format of " + url);
+  }
   if (ret < 0) {
     cancel.throwIfStopped("open");
+    throwIfSilent("open");
     throwIfRefused();
     if (ret == AVERROR_INVALIDDATA)
       throw Error("ERR_INPUT_FORMAT", "open", "input is not a recognised media file: " + url + " (" + avErrorText(ret) + ")", ret);
@@ -188,6 +221,7 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
 
   const int infoRet = avformat_find_stream_info(fmt, nullptr);
   cancel.throwIfStopped("probe");
+  throwIfSilent("probe");
   throwIfRefused();
   if (infoRet < 0) throw Error("ERR_STREAM_INFO", "probe", "cannot read stream information of " + url + ": " + avErrorText(infoRet), infoRet);
 }
@@ -213,6 +247,14 @@ int MediaInput::openNested(AVFormatContext* s, AVIOContext** pb, const char* url
   return self->defaultIoOpen_(s, pb, url, flags, options);
 }
 
+void MediaInput::throwIfSilent(const char* step) const {
+  if (!cancel_->inputLost()) return;
+  if (!cancel_->anyInput())
+    throw Error("ERR_INPUT_TIMEOUT", step, "nothing arrived from " + url_ + " within " + std::to_string(cancel_->lostMs()) + " ms (inputTimeoutMs)", AVERROR_EXIT);
+  throw Error("ERR_INPUT_TIMEOUT", step, "the input " + url_ + " went silent for " + std::to_string(cancel_->silenceMs()) + " ms before its streams were known (inputTimeoutMs)",
+              AVERROR_EXIT);
+}
+
 void MediaInput::throwIfRefused() const {
   std::lock_guard<std::mutex> lock(refusedMutex_);
   if (!refused_.empty()) throw Error("ERR_INPUT_REJECTED", "open", refused_, AVERROR(EACCES));
@@ -230,6 +272,7 @@ int MediaInput::readTapped(void* opaque, uint8_t* buf, int size) {
   const int n = avio_read_partial(self->source_.get(), buf, size);
   if (n <= 0) return n == 0 ? AVERROR_EOF : n;
   self->bytesRead_ += n;
+  self->cancel_->inputActivity();
   // Feed only the bytes that continue the stream where the tap left off.
   if (self->tapPos_ < kTapLimit && pos <= self->tapPos_ && pos + n > self->tapPos_) {
     const int64_t skip = self->tapPos_ - pos;

@@ -5,6 +5,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/av_holders.h"
@@ -24,6 +25,9 @@ struct InputOptions {
   // local files is read: the check is made where FFmpeg opens each file, so no pre-parse of a
   // playlist can be fooled.
   std::vector<std::string> allowedRoots;
+  // Protocol and demuxer options by name, as the ffmpeg CLI takes them before -i (listen=1,
+  // rtsp_flags=listen, timeout, ...). Each must be taken by the protocol or the demuxer.
+  std::vector<std::pair<std::string, std::string>> formatOptions;
 };
 
 struct AvioCloseFree {
@@ -56,7 +60,10 @@ class MediaInput {
   static int64_t seekTapped(void* opaque, int64_t offset, int whence);
   static int openNested(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options);
   void throwIfRefused() const;
+  // ERR_INPUT_TIMEOUT when the input watch found the input silent past its limit.
+  void throwIfSilent(const char* step) const;
 
+  CancelToken* cancel_ = nullptr;
   std::vector<std::string> allowedRoots_;
   int (*defaultIoOpen_)(AVFormatContext*, AVIOContext**, const char*, int, AVDictionary**) = nullptr;
   mutable std::mutex refusedMutex_;

@@ -242,7 +242,10 @@ fmv::IngestJob readJob(const std::string& path, bool* progress) {
   job.audio = j.flag("audio", true);
   job.audioBitrate = static_cast<int64_t>(j.num("audioBitrate", static_cast<double>(job.audioBitrate)));
   job.timeoutMs = static_cast<int64_t>(j.num("timeoutMs", 0));
-  job.liveWindowSegments = static_cast<int>(j.num("liveWindowSegments", 0));
+  if (const int window = static_cast<int>(j.num("liveWindowSegments", 0)); window > 0) {
+    job.live.enabled = true;
+    job.live.playlist.windowSegments = window;
+  }
   job.klv = false;  // units are muxed; nobody here decodes them
   const std::string ladder = j.str("ladder");
   if (!ladder.empty()) job.ladder = parseLadder(ladder);
