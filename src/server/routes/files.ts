@@ -1,0 +1,91 @@
+/**
+ * GET /services/:serviceName/VideoServer/:layerId/<file>: the published outputs, read-only, with
+ * byte ranges. File requests get real HTTP statuses (401, 403, 404, 416).
+ */
+import type { FastifyInstance } from 'fastify';
+import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
+import { arcgisError, fields, one, readAll, sendHttpError, tokenOf, type Fields, type Params, type ServerContext } from '../context.js';
+
+const CONTENT_TYPES: Record<string, string> = {
+  m3u8: 'application/vnd.apple.mpegurl',
+  ts: 'video/mp2t',
+  m4s: 'video/iso.segment',
+  mp4: 'video/mp4',
+  aac: 'audio/aac',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  vtt: 'text/vtt; charset=utf-8',
+  json: 'application/json; charset=utf-8',
+  ndjson: 'application/x-ndjson; charset=utf-8',
+  geojson: 'application/geo+json; charset=utf-8',
+};
+
+/** Appends token=... to every URI of an HLS playlist: URI lines and URI="..." attributes. */
+export function withTokenOnUris(playlist: string, token: string): string {
+  const add = (uri: string) => (/^[a-z][a-z0-9+.-]*:/i.test(uri) ? uri : `${uri}${uri.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`);
+  return playlist
+    .split('\n')
+    .map((line) => {
+      const trimmed = line.trim();
+      if (trimmed === '') return line;
+      if (!trimmed.startsWith('#')) return add(trimmed);
+      return line.replace(/URI="([^"]*)"/g, (_m, uri: string) => `URI="${add(uri)}"`);
+    })
+    .join('\n');
+}
+
+export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
+  const { config, tokens, storage } = ctx;
+  api.get('/services/:serviceName/VideoServer/:layerId/*', async (req, reply) => {
+    const f = fields(req);
+    if (!config.publicOutputs) {
+      const check = tokens.verify(tokenOf(req, f));
+      if (!check.ok) {
+        return check.reason === 'missing' ? sendHttpError(reply, 401, arcgisError(499, 'Token Required')) : sendHttpError(reply, 403, arcgisError(498, 'Invalid Token'));
+      }
+    }
+    const p = req.params as Params;
+    const layerText = p.layerId ?? '';
+    const rest = p['*'] ?? '';
+    const notFound = () => sendHttpError(reply, 404, arcgisError(404, 'Not found.'));
+    if (!SERVICE_NAME_PATTERN.test(p.serviceName ?? '') || !/^\d{1,9}$/.test(layerText)) return notFound();
+    const file = await storage.open(p.serviceName!, Number(layerText), rest);
+    if (!file) return notFound();
+    const ext = rest.slice(rest.lastIndexOf('.') + 1).toLowerCase();
+    reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
+    reply.header('accept-ranges', 'bytes');
+    reply.header('last-modified', file.mtime.toUTCString());
+    // Published layers never change; playlists are still revalidated so a republished layer is seen.
+    reply.header('cache-control', ext === 'm3u8' ? 'no-cache' : config.publicOutputs ? 'public, max-age=3600' : 'private, max-age=3600');
+    // A playlist fetched with ?token= hands the token on to the URIs it lists, so a player that
+    // cannot set headers (a plain <video> or hls.js without xhrSetup) plays the whole ladder.
+    const queryToken = one((req.query as Fields | undefined)?.token);
+    if (ext === 'm3u8' && queryToken && !config.publicOutputs) {
+      const text = await readAll(file.read());
+      const body = withTokenOnUris(text, queryToken);
+      reply.code(200).header('content-length', Buffer.byteLength(body));
+      return reply.send(body);
+    }
+    const range = typeof req.headers.range === 'string' ? /^bytes=(\d*)-(\d*)$/.exec(req.headers.range.trim()) : null;
+    if (range && (range[1] !== '' || range[2] !== '')) {
+      let start: number;
+      let end: number;
+      if (range[1] === '') {
+        start = Math.max(0, file.size - Number(range[2]));
+        end = file.size - 1;
+      } else {
+        start = Number(range[1]);
+        end = range[2] === '' ? file.size - 1 : Math.min(Number(range[2]), file.size - 1);
+      }
+      if (start > end || start >= file.size) {
+        return reply.code(416).header('content-range', `bytes */${file.size}`).send();
+      }
+      reply.code(206).header('content-range', `bytes ${start}-${end}/${file.size}`).header('content-length', end - start + 1);
+      return reply.send(file.read({ start, end }));
+    }
+    reply.code(200).header('content-length', file.size);
+    // For HEAD, fastify's head route closes the stream unread and keeps content-length.
+    return reply.send(file.read());
+  });
+}

@@ -1,0 +1,59 @@
+/** POST /services/:serviceName/addLayer: publishes an input file as a new on-demand layer. */
+import type { FastifyInstance } from 'fastify';
+import { MediaError } from '../../errors.js';
+import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
+import { RESOLUTIONS, type Resolution } from '../../jobs/job.js';
+import { arcgisError, one, restRequest, sendJson, type Params, type ServerContext } from '../context.js';
+import { InputRejected, resolveInput } from '../inputs.js';
+
+export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
+  const { manager, roots } = ctx;
+  api.post('/services/:serviceName/addLayer', async (req, reply) => {
+    const r = restRequest(ctx, req, reply);
+    if (!r) return reply;
+    const { f, username } = r;
+    const fail = (code: number, ...details: string[]) => sendJson(reply, f, arcgisError(code, 'Unable to add layer.', details));
+    const serviceName = (req.params as Params).serviceName ?? '';
+    if (!SERVICE_NAME_PATTERN.test(serviceName)) return fail(400, 'The service name must be letters, digits and underscores (at most 120).');
+    let params: unknown = f.createParameters;
+    if (typeof params === 'string') {
+      try {
+        params = JSON.parse(params);
+      } catch {
+        return fail(400, 'createParameters is not valid JSON.');
+      }
+    }
+    if (!params || typeof params !== 'object' || Array.isArray(params)) return fail(400, 'createParameters is required: {"type": "ondemand", "source": {"path": "..."}}.');
+    const cp = params as Record<string, unknown>;
+    if (cp.type !== 'ondemand') return fail(400, `createParameters.type must be 'ondemand'${cp.type === 'livestream' ? ' (livestream layers are not supported)' : ''}.`);
+    const source = cp.source;
+    if (!source || typeof source !== 'object' || Array.isArray(source)) return fail(400, 'createParameters.source must be an object with a path.');
+    if (cp.name !== undefined && (typeof cp.name !== 'string' || cp.name.trim().length === 0 || cp.name.length > 256)) return fail(400, 'createParameters.name must be a non-empty string.');
+    const res = one(f.requestedResolutions) ?? 'fhd';
+    if (!(RESOLUTIONS as readonly string[]).includes(res)) return fail(400, `requestedResolutions must be one of ${RESOLUTIONS.join(', ')}.`);
+    let input: string;
+    try {
+      input = await resolveInput((source as Record<string, unknown>).path, roots);
+    } catch (err) {
+      if (err instanceof InputRejected) return fail(err.httpCode, err.message);
+      throw err;
+    }
+    try {
+      const job = manager.ingest(input, {
+        // Enforced again where FFmpeg opens each file: a playlist cannot lead outside.
+        inputRoots: roots,
+        // The path as the client gave it: the server's own directory layout stays private.
+        sourceName: String((source as Record<string, unknown>).path),
+        serviceName,
+        requestedResolutions: res as Resolution,
+        username,
+        restUrl: ctx.restUrl,
+        ...(typeof cp.name === 'string' ? { layerName: cp.name.trim() } : {}),
+      });
+      return sendJson(reply, f, { jobId: job.id, success: true });
+    } catch (err) {
+      if (err instanceof MediaError) return fail(400, err.message);
+      throw err;
+    }
+  });
+}
