@@ -277,7 +277,7 @@ describe('HTTP jobs API on loopback', () => {
     const cp = (v: unknown) => JSON.stringify(v);
     const bad: Array<[string, Record<string, string>, RegExp]> = [
       ['Svc', { createParameters: 'not json' }, /not valid JSON/],
-      ['Svc', { createParameters: cp({ type: 'livestream', source: { path: 'missions/Cheyenne.ts' } }) }, /livestream layers are not supported/],
+      ['Svc', { createParameters: cp({ type: 'livestream', source: { path: 'missions/Cheyenne.ts' } }) }, /streamAddress must be a URL/],
       ['Svc', { createParameters: cp({ type: 'ondemand' }) }, /source must be an object/],
       ['Svc', { createParameters: cp({ type: 'ondemand', source: { path: 'missions/Cheyenne.ts' } }), requestedResolutions: '8k' }, /requestedResolutions must be one of/],
       ['Bad-Name', { createParameters: cp({ type: 'ondemand', source: { path: 'missions/Cheyenne.ts' } }) }, /service name/],

@@ -87,6 +87,30 @@ export interface JobTimings {
   messageMs: number[];
 }
 
+/** A live job's counters, refreshed about once a second while it runs. */
+export interface JobLiveStatus {
+  /** The feed's address, credentials removed. */
+  streamAddress: string;
+  mode: 'client' | 'server';
+  /** starting, live, stalled, stopping, ended, failed. */
+  state: string;
+  /** Input bit rate over the last seconds (bits/s). */
+  inputBitrate: number;
+  bytesRead: number;
+  /** Segments listed in the top rendition's playlist. */
+  segments: number;
+  /** Damaged transport packets seen (losses on the way). */
+  packetsLost: number;
+  /** Times the feed went silent and came back. */
+  reconnects: number;
+  /** Seconds between a frame's arrival and its encoding (latest). */
+  latencySeconds: number | null;
+  klvPackets: number;
+  /** When the feed started and when its latest KLV packet arrived (ISO 8601). */
+  liveSince: string | null;
+  lastKlvAt: string | null;
+}
+
 /** What fmv-ingest adds to Video Server's customAttributes (after its own three keys). */
 export interface JobCustomAttributes {
   messageCodes: number[];
@@ -102,6 +126,8 @@ export interface JobCustomAttributes {
   /** The tail of what FFmpeg logged (warnings and errors) during the pass. */
   log: string[];
   error: JobError | null;
+  /** Live jobs only (absent for on-demand ones). */
+  live?: JobLiveStatus;
 }
 
 export interface JobResource {
@@ -181,6 +207,7 @@ export function orderedResource(r: JobResource): JobResource {
       timings: { ...c.timings, messageMs: [...c.timings.messageMs] },
       log: [...(c.log ?? [])],
       error: c.error ? { ...c.error, failedStep: { ...c.error.failedStep } } : null,
+      ...(c.live ? { live: { ...c.live } } : {}),
     },
   };
 }
@@ -232,6 +259,7 @@ export class IngestJob extends EventEmitter implements AsyncIterable<IngestJobEv
   private readonly iterators = new Set<EventSink>();
   private terminalEvent: IngestJobEvent | undefined;
   private published = false;
+  private stopper: (() => void) | undefined;
 
   /** @internal */
   constructor(identity: JobIdentity, persist: JobPersister) {
@@ -308,6 +336,21 @@ export class IngestJob extends EventEmitter implements AsyncIterable<IngestJobEv
     return true;
   }
 
+  /**
+   * Ends a live job gracefully: every playlist is finished, the telemetry completed, and the job
+   * becomes COMPLETED. Returns false for a job that is not live or has ended.
+   */
+  stop(): boolean {
+    if (isTerminal(this.status) || !this.stopper) return false;
+    this.stopper();
+    return true;
+  }
+
+  /** True for a job ingesting a live feed. */
+  get isLive(): boolean {
+    return this.resource.customAttributes.live !== undefined;
+  }
+
   async [Symbol.asyncDispose](): Promise<void> {
     this.cancel();
     await this.done.catch(() => undefined);
@@ -369,6 +412,21 @@ export class IngestJob extends EventEmitter implements AsyncIterable<IngestJobEv
     }
     this.notify('progress', p);
     this.broadcast({ type: 'progress', ...p });
+  }
+
+  /** @internal A live job's graceful end (see stop()). */
+  setStopper(fn: (() => void) | undefined): void {
+    this.stopper = fn;
+  }
+
+  /** @internal Live counters; persisted at most once a second, as progress is. */
+  setLive(status: JobLiveStatus, persist: 'now' | 'throttled' = 'throttled'): void {
+    this.resource.customAttributes.live = status;
+    const now = Date.now();
+    if (persist === 'now' || now - this.lastProgressPersist >= 1000) {
+      this.lastProgressPersist = now;
+      this.save(persist === 'now' ? 'state' : 'progress');
+    }
   }
 
   /** @internal */

@@ -14,6 +14,9 @@ import { HWACCELS, IngestJob, RESOLUTIONS, interruptedResource, isTerminal, type
 import { nativePipeline, type PipelineRunner } from './pipeline-adapter.js';
 import { JobQueue, defaultConcurrency } from './queue.js';
 import { runJob } from './run.js';
+import { finalizeLiveLayer, redactStreamAddress, runLiveJob } from './live-job.js';
+import type { LiveRun } from '../live/index.js';
+import type { LiveOptions } from '../pipeline-options.js';
 import { stepByKey } from './steps.js';
 import { LocalDirectoryStorage, type Storage } from './storage.js';
 import { MemoryJobStore, openJobStore, type JobStore, type ServiceRecord } from './store.js';
@@ -68,6 +71,24 @@ export interface JobManagerOptions {
   requestedResolutions?: Resolution;
   /** Default hardware path (default 'auto'). */
   hwaccel?: HwAccel;
+}
+
+export interface LiveJobOptions {
+  /** Service the live layer belongs to (required). */
+  serviceName: string;
+  layerName?: string;
+  username?: string;
+  /** 'client': we pull from / dial the address; 'server': we listen on it (default 'client'). */
+  mode?: 'client' | 'server';
+  requestedResolutions?: Resolution;
+  hwaccel?: HwAccel;
+  /** Window or DVR, input timeout and reconnect window (see LiveOptions). */
+  live?: LiveOptions;
+  /** Protocol and demuxer options (see PipelineOptions.inputOptions). */
+  inputOptions?: Record<string, string>;
+  restUrl?: string;
+  storage?: Storage;
+  outDir?: string;
 }
 
 const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots', 'sourceName'] as const;
@@ -154,6 +175,7 @@ export class JobManager {
   private readonly instance = randomUUID();
   private readonly owner: string;
   private readonly live = new Map<string, IngestJob>();
+  private readonly liveRuns = new Map<string, LiveRun>();
   private readonly pipeline: PipelineRunner;
   private readonly maxQueued: number;
   private readonly beatTimer: NodeJS.Timeout;
@@ -214,6 +236,13 @@ export class JobManager {
       // leave one published.
       const codes = rec.resource.customAttributes.messageCodes;
       const saving = codes.includes(stepByKey('videoFiles').code);
+      if (rec.resource.customAttributes.live && storage) {
+        // A live layer is written in place: what was recorded stays, its playlists ended.
+        await finalizeLiveLayer(storage.location(rec.resource.results.serviceName, rec.resource.results.layerId));
+        this.store.updateJob(rec.jobId, { tempDir: null });
+        recovered.push(resource);
+        continue;
+      }
       await storage?.discard(
         rec.jobId,
         saving ? { jobId: rec.jobId, serviceName: rec.resource.results.serviceName, layerId: rec.resource.results.layerId } : undefined,
@@ -329,6 +358,72 @@ export class JobManager {
     return job;
   }
 
+  /**
+   * Starts a live job: the feed at `streamAddress` is ingested straight into a new layer of
+   * `serviceName` (read while it is written). The job is IN PROGRESS until `job.stop()` (or the
+   * feed is lost past its reconnect window), then COMPLETED; `cancel()` discards the recording.
+   * Live jobs do not wait in the queue: a feed cannot wait.
+   */
+  startLive(streamAddress: string, options: LiveJobOptions): IngestJob {
+    if (this.closed) throw new MediaError('The job manager is closed', { code: 'ERR_CLOSED', step: 'job' });
+    const address = checkString(streamAddress, 'streamAddress', { nonEmpty: true });
+    const o = optionsObject(options, 'live job options');
+    const storage = o.storage !== undefined ? (o.storage as Storage) : o.outDir !== undefined ? new LocalDirectoryStorage(checkString(o.outDir, 'outDir', { nonEmpty: true })) : this.storage;
+    if (!(storage instanceof LocalDirectoryStorage)) throw invalid('a local directory storage (a live layer is written in place)', 'storage', storage?.description);
+    const serviceName = checkString(o.serviceName, 'serviceName', { nonEmpty: true });
+    if (!SERVICE_NAME_PATTERN.test(serviceName)) throw invalid('a service name of letters, digits and underscores (at most 120)', 'serviceName', serviceName);
+    const mode = o.mode !== undefined ? checkEnum(o.mode, 'mode', ['client', 'server'] as const) : 'client';
+    const requestedResolutions = o.requestedResolutions !== undefined ? checkEnum(o.requestedResolutions, 'requestedResolutions', RESOLUTIONS) : this.defaults.requestedResolutions;
+    const hwaccel = o.hwaccel !== undefined ? checkEnum(o.hwaccel, 'hwaccel', HWACCELS) : this.defaults.hwaccel;
+    const restUrl = o.restUrl !== undefined ? checkRestUrl(o.restUrl, 'restUrl') : this.restUrl;
+    const shown = redactStreamAddress(address);
+    const existing = storage.existingLayerIds(serviceName);
+    const { service, layerId } = this.store.reserveLayer(serviceName, existing.length > 0 ? existing[existing.length - 1]! + 1 : 0);
+    const jobId = newJobId();
+    const job = new IngestJob(
+      {
+        jobId,
+        fileId: newFileId(),
+        serviceItemId: service.serviceItemId,
+        serviceName,
+        serviceUrl: `${restUrl}/services/${serviceName}/VideoServer`,
+        layerId,
+        layerName: o.layerName !== undefined ? checkString(o.layerName, 'layerName', { nonEmpty: true }) : `${serviceName} live`,
+        requestedResolutions,
+        username: o.username !== undefined ? checkString(o.username, 'username', { nonEmpty: true }) : this.defaults.username,
+        source: shown,
+      },
+      (resource) => this.persist(jobId, resource),
+    );
+    const dir = storage.location(serviceName, layerId);
+    const now = Date.now();
+    this.store.insertJob({ jobId, status: job.status, resource: job.toJSON(), input: shown, tempDir: null, owner: this.owner, storageRoot: storage.root, createdAt: now, updatedAt: now });
+    this.live.set(jobId, job);
+    void runLiveJob(job, {
+      input: address,
+      streamAddress: shown,
+      mode,
+      dir,
+      requestedResolutions,
+      hwaccel,
+      live: (o.live as LiveOptions | undefined) ?? {},
+      ...(o.inputOptions !== undefined ? { inputOptions: o.inputOptions as Record<string, string> } : {}),
+      onRun: (run) => (run ? this.liveRuns.set(jobId, run) : this.liveRuns.delete(jobId)),
+    }).finally(() => this.live.delete(jobId));
+    return job;
+  }
+
+  /** The running live ingest of a job (its telemetry and status), if it is one. */
+  liveRun(jobId: string): LiveRun | undefined {
+    return this.liveRuns.get(jobId);
+  }
+
+  /** The job that is ingesting a live feed into this layer now. */
+  liveJobFor(serviceName: string, layerId: number): IngestJob | undefined {
+    for (const job of this.live.values()) if (job.isLive && job.serviceName === serviceName && job.layerId === layerId) return job;
+    return undefined;
+  }
+
   private persist(jobId: string, resource: JobResource): void {
     this.safeStore(() =>
       this.store.updateJob(jobId, { status: resource.status, resource, ...(isTerminal(resource.status) ? { owner: null } : {}) }),
@@ -381,7 +476,8 @@ export class JobManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    for (const job of this.live.values()) job.cancel();
+    // Live recordings are kept (stopped gracefully: playlists ended); other jobs are cancelled.
+    for (const job of this.live.values()) if (!job.stop()) job.cancel();
     await Promise.all([...this.live.values()].map((j) => j.done.catch(() => undefined)));
     await this.queue.onIdle();
     clearInterval(this.beatTimer);

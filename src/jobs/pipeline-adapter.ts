@@ -58,7 +58,7 @@ export interface PipelineRunner {
   run(input: string, options: PipelineRunOptions, callbacks: PipelineCallbacks): Promise<PipelineOutcome>;
 }
 
-function hardwareOf(h: HardwareInfo): JobHardware {
+export function hardwareOf(h: HardwareInfo): JobHardware {
   return {
     requested: h.requested,
     used: h.used,

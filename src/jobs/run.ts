@@ -61,12 +61,12 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
+export async function writeJsonAtomic(path: string, value: unknown): Promise<void> {
   await writeFile(`${path}.part`, `${JSON.stringify(value, null, 2)}\n`);
   await rename(`${path}.part`, path);
 }
 
-function streamInfo(p: ProbeResult): Record<string, unknown> {
+export function streamInfo(p: ProbeResult): Record<string, unknown> {
   // The input's path stays out of published files: it can reveal server paths.
   return {
     format: p.format,
@@ -82,7 +82,7 @@ function streamInfo(p: ProbeResult): Record<string, unknown> {
   };
 }
 
-function videoInfo(p: ProbeResult, outcome?: PipelineOutcome, klv?: unknown): Record<string, unknown> {
+export function videoInfo(p: ProbeResult, outcome?: PipelineOutcome, klv?: unknown): Record<string, unknown> {
   const v = p.video;
   const fps = v && v.frameRate.den ? v.frameRate.num / v.frameRate.den : null;
   return {
@@ -135,7 +135,7 @@ class PassTracker {
 }
 
 /** GPU wording when any part of the pass ran on a GPU; before the plan is known, what was asked for. */
-function transcodeStepFor(hardware: Pick<JobHardware, 'used'> | null, requested: HwAccel): StepDefinition {
+export function transcodeStepFor(hardware: Pick<JobHardware, 'used'> | null, requested: HwAccel): StepDefinition {
   const gpu = hardware ? hardware.used !== 'cpu' : requested === 'cuda' || requested === 'vaapi';
   return gpu ? stepByKey('transcode') : TRANSCODE_CPU;
 }

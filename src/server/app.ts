@@ -16,6 +16,7 @@ import { arcgisError, fields, sendHttpError, sendJson, type ServerContext } from
 import { realRoots } from './inputs.js';
 import { fileRoutes } from './routes/files.js';
 import { jobRoutes } from './routes/jobs.js';
+import { liveRoutes } from './routes/live.js';
 import { addLayerRoutes } from './routes/services.js';
 import { tokenRoutes } from './routes/tokens.js';
 
@@ -123,6 +124,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         tokenRoutes(api, ctx);
         jobRoutes(api, ctx);
         addLayerRoutes(api, ctx);
+        liveRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },

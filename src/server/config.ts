@@ -52,7 +52,14 @@ export interface ServerConfig {
    * and logs see the client's address rather than the proxy's. Default none.
    */
   trustProxy: string[];
+  /** Protocols a livestream layer may use (server and client mode alike). Default udp, srt, rtmp, rtsp, rist; none disables live. */
+  liveProtocols: LiveProtocol[];
+  /** Ports a livestream layer may listen on or dial, inclusive. Default 1024-65535. */
+  livePorts: { min: number; max: number };
 }
+
+export const LIVE_PROTOCOLS = ['udp', 'srt', 'rtmp', 'rtsp', 'rist'] as const;
+export type LiveProtocol = (typeof LIVE_PROTOCOLS)[number];
 
 /** Settings as they arrive from one source, before validation. */
 export type ConfigInput = Partial<Record<ConfigKey, unknown>>;
@@ -75,6 +82,8 @@ const KEYS = [
   'log',
   'corsOrigins',
   'trustProxy',
+  'liveProtocols',
+  'livePorts',
 ] as const;
 type ConfigKey = (typeof KEYS)[number];
 
@@ -97,11 +106,13 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_LOG: 'log',
   FMV_INGEST_CORS_ORIGINS: 'corsOrigins',
   FMV_INGEST_TRUST_PROXY: 'trustProxy',
+  FMV_INGEST_LIVE_PROTOCOLS: 'liveProtocols',
+  FMV_INGEST_LIVE_PORTS: 'livePorts',
 };
 
 const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'maxQueuedJobs', 'tokenMinutes', 'maxTokenMinutes'];
 const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log'];
-const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins', 'trustProxy'];
+const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins', 'trustProxy', 'liveProtocols'];
 
 function configError(message: string): MediaError {
   return new MediaError(message, { code: 'ERR_INVALID_OPTION', step: 'config' });
@@ -237,7 +248,19 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
     log: merged.log === undefined ? false : checkBoolean(merged.log, where('log')),
     corsOrigins: corsOriginsOf(merged.corsOrigins, where('corsOrigins')),
     trustProxy: trustProxyOf(merged.trustProxy, where('trustProxy')),
+    liveProtocols: merged.liveProtocols === undefined ? [...LIVE_PROTOCOLS] : listOf(merged.liveProtocols).map((p, i) => checkEnum(p, `${where('liveProtocols')}[${i}]`, LIVE_PROTOCOLS)),
+    livePorts: livePortsOf(merged.livePorts, where('livePorts')),
   };
+}
+
+/** 'MIN-MAX' or [min, max]. */
+function livePortsOf(value: unknown, path: string): { min: number; max: number } {
+  if (value === undefined) return { min: 1024, max: 65535 };
+  const pair = typeof value === 'string' ? value.split('-').map((x) => toNumber(x.trim())) : Array.isArray(value) ? value : null;
+  if (!pair || pair.length !== 2) throw invalid("a port range such as '5000-5999' or [5000, 5999]", path, value);
+  const min = checkInteger(pair[0], `${path} minimum`, 1, 65535);
+  const max = checkInteger(pair[1], `${path} maximum`, min, 65535);
+  return { min, max };
 }
 
 function trustProxyOf(value: unknown, path: string): string[] {

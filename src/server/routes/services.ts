@@ -5,6 +5,7 @@ import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
 import { RESOLUTIONS, type Resolution } from '../../jobs/job.js';
 import { arcgisError, one, restRequest, sendJson, type Params, type ServerContext } from '../context.js';
 import { InputRejected, resolveInput } from '../inputs.js';
+import { addLiveLayer } from './live.js';
 
 export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
   const { manager, roots } = ctx;
@@ -25,7 +26,8 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
     }
     if (!params || typeof params !== 'object' || Array.isArray(params)) return fail(400, 'createParameters is required: {"type": "ondemand", "source": {"path": "..."}}.');
     const cp = params as Record<string, unknown>;
-    if (cp.type !== 'ondemand') return fail(400, `createParameters.type must be 'ondemand'${cp.type === 'livestream' ? ' (livestream layers are not supported)' : ''}.`);
+    if (cp.type === 'livestream') return addLiveLayer(ctx, reply, f, username, serviceName, cp);
+    if (cp.type !== 'ondemand') return fail(400, "createParameters.type must be 'ondemand' or 'livestream'.");
     const source = cp.source;
     if (!source || typeof source !== 'object' || Array.isArray(source)) return fail(400, 'createParameters.source must be an object with a path.');
     if (cp.name !== undefined && (typeof cp.name !== 'string' || cp.name.trim().length === 0 || cp.name.length > 256)) return fail(400, 'createParameters.name must be a non-empty string.');

@@ -1,0 +1,175 @@
+/**
+ * Livestream layers: addLayer with createParameters.type 'livestream' (Video Server's fields:
+ * streamAddress, mode client|server, bufferSize), the stop operation, and the live telemetry as
+ * the latest packet and as Server-Sent Events. Only the configured protocols and ports are taken.
+ */
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { MediaError } from '../../errors.js';
+import { RESOLUTIONS, type Resolution } from '../../jobs/job.js';
+import { toNdjsonLine } from '../../klv/index.js';
+import type { LiveOptions } from '../../pipeline-options.js';
+import type { LiveProtocol } from '../config.js';
+import { arcgisError, one, restRequest, sendJson, type Fields, type Params, type ServerContext } from '../context.js';
+
+/** What a livestream address becomes: the URL we open and the protocol options that go with it. */
+export interface LiveInput {
+  input: string;
+  inputOptions: Record<string, string>;
+  mode: 'client' | 'server';
+}
+
+class LiveRefused extends Error {}
+
+/**
+ * Checks a streamAddress against the allowed protocols and ports and turns the mode into what
+ * FFmpeg needs: server mode listens (SRT mode=listener, RTMP listen=1, RTSP rtsp_flags=listen,
+ * UDP binds), client mode dials or pulls (SRT mode=caller).
+ */
+export function liveInputOf(address: unknown, modeValue: unknown, allowed: readonly LiveProtocol[], ports: { min: number; max: number }): LiveInput {
+  if (typeof address !== 'string' || address.length === 0 || address.length > 2048) throw new LiveRefused('createParameters.streamAddress must be a URL such as udp://0.0.0.0:5000.');
+  let url: URL;
+  try {
+    url = new URL(address);
+  } catch {
+    throw new LiveRefused(`createParameters.streamAddress '${address.slice(0, 200)}' is not a URL.`);
+  }
+  const protocol = url.protocol.replace(/:$/, '');
+  if (!(allowed as readonly string[]).includes(protocol)) {
+    throw new LiveRefused(`The protocol '${protocol}' is not allowed for livestreams on this server (allowed: ${allowed.join(', ') || 'none'}).`);
+  }
+  const port = Number(url.port);
+  if (!url.port || !Number.isInteger(port) || port < ports.min || port > ports.max) {
+    throw new LiveRefused(`createParameters.streamAddress must name a port between ${ports.min} and ${ports.max} (livePorts); got '${url.port || 'none'}'.`);
+  }
+  if (modeValue !== undefined && modeValue !== 'client' && modeValue !== 'server') throw new LiveRefused("createParameters.mode must be 'client' or 'server'.");
+  const mode = (modeValue as 'client' | 'server' | undefined) ?? (protocol === 'udp' ? 'server' : 'client');
+  const inputOptions: Record<string, string> = {};
+  if (protocol === 'udp') {
+    // A receive buffer that survives a slow moment, and losses that do not end the feed.
+    if (!url.searchParams.has('fifo_size')) url.searchParams.set('fifo_size', '100000');
+    if (!url.searchParams.has('overrun_nonfatal')) url.searchParams.set('overrun_nonfatal', '1');
+  } else if (protocol === 'srt') {
+    const wanted = mode === 'server' ? 'listener' : 'caller';
+    const given = url.searchParams.get('mode');
+    if (given !== null && given !== wanted) throw new LiveRefused(`The SRT address says mode=${given} but createParameters.mode is '${mode}' (${wanted}).`);
+    url.searchParams.set('mode', wanted);
+  } else if (protocol === 'rtmp' && mode === 'server') {
+    inputOptions.listen = '1';
+  } else if (protocol === 'rtsp' && mode === 'server') {
+    inputOptions.rtsp_flags = 'listen';
+  }
+  return { input: url.toString(), inputOptions, mode };
+}
+
+function liveOptionsOf(cp: Record<string, unknown>): LiveOptions {
+  const live: LiveOptions = {};
+  if (cp.bufferSize !== undefined) {
+    const seconds = Number(cp.bufferSize);
+    if (!Number.isFinite(seconds) || seconds < 2 || seconds > 3600) throw new LiveRefused('createParameters.bufferSize must be seconds between 2 and 3600.');
+    live.windowSegments = Math.max(1, Math.ceil(seconds / 2));
+  }
+  if (cp.dvr !== undefined) {
+    if (typeof cp.dvr !== 'boolean') throw new LiveRefused('createParameters.dvr must be true or false.');
+    if (cp.dvr && live.windowSegments !== undefined) throw new LiveRefused('createParameters.dvr keeps every segment: leave bufferSize out.');
+    if (cp.dvr) live.dvr = true;
+  }
+  return live;
+}
+
+/** addLayer for createParameters.type 'livestream' (called by the addLayer route). */
+export function addLiveLayer(ctx: ServerContext, reply: FastifyReply, f: Fields, username: string, serviceName: string, cp: Record<string, unknown>): FastifyReply {
+  const fail = (code: number, ...details: string[]) => sendJson(reply, f, arcgisError(code, 'Unable to add layer.', details));
+  const res = one(f.requestedResolutions) ?? 'fhd';
+  if (!(RESOLUTIONS as readonly string[]).includes(res)) return fail(400, `requestedResolutions must be one of ${RESOLUTIONS.join(', ')}.`);
+  if (cp.name !== undefined && (typeof cp.name !== 'string' || cp.name.trim().length === 0 || cp.name.length > 256)) return fail(400, 'createParameters.name must be a non-empty string.');
+  try {
+    const { input, inputOptions, mode } = liveInputOf(cp.streamAddress, cp.mode, ctx.config.liveProtocols, ctx.config.livePorts);
+    const job = ctx.manager.startLive(input, {
+      serviceName,
+      username,
+      mode,
+      requestedResolutions: res as Resolution,
+      hwaccel: ctx.config.hwaccel,
+      live: liveOptionsOf(cp),
+      inputOptions,
+      restUrl: ctx.restUrl,
+      ...(typeof cp.name === 'string' ? { layerName: cp.name.trim() } : {}),
+    });
+    return sendJson(reply, f, { jobId: job.id, layerId: job.layerId, success: true });
+  } catch (err) {
+    if (err instanceof LiveRefused) return fail(400, err.message);
+    if (err instanceof MediaError) return fail(400, err.message);
+    throw err;
+  }
+}
+
+function layerOf(params: Params): { serviceName: string; layerId: number } | null {
+  const layerId = Number(params.layerId);
+  if (!params.serviceName || !/^\d{1,9}$/.test(params.layerId ?? '')) return null;
+  return { serviceName: params.serviceName, layerId };
+}
+
+export function liveRoutes(api: FastifyInstance, ctx: ServerContext): void {
+  const running = (params: Params) => {
+    const layer = layerOf(params);
+    return layer ? ctx.manager.liveJobFor(layer.serviceName, layer.layerId) : undefined;
+  };
+
+  api.post('/services/:serviceName/VideoServer/:layerId/stop', async (req, reply) => {
+    const r = restRequest(ctx, req, reply);
+    if (!r) return reply;
+    const job = running(req.params as Params);
+    if (!job) return sendJson(reply, r.f, arcgisError(404, 'Unable to stop the livestream.', ['No livestream is running on this layer.']));
+    job.stop();
+    return sendJson(reply, r.f, { jobId: job.id, success: true });
+  });
+
+  api.get('/services/:serviceName/VideoServer/:layerId/telemetry/latest', async (req, reply) => {
+    const r = restRequest(ctx, req, reply);
+    if (!r) return reply;
+    const job = running(req.params as Params);
+    const latest = job ? ctx.manager.liveRun(job.id)?.latest() : undefined;
+    if (!job) return sendJson(reply, r.f, arcgisError(404, 'No live telemetry.', ['No livestream is running on this layer.']));
+    if (!latest) return sendJson(reply, r.f, { receivedAt: null, packet: null });
+    return reply
+      .code(200)
+      .header('content-type', 'application/json; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .send(`{"receivedAt":${latest.receivedAt},"packet":${toNdjsonLine(latest.packet)}}`);
+  });
+
+  // Server-Sent Events: one 'klv' event per decoded packet, 'end' when the feed ends. A client
+  // that reads slowly loses its oldest packets (each event says how many so far), never memory.
+  api.get('/services/:serviceName/VideoServer/:layerId/telemetry/stream', async (req, reply) => {
+    const r = restRequest(ctx, req, reply);
+    if (!r) return reply;
+    const job = running(req.params as Params);
+    const run = job ? ctx.manager.liveRun(job.id) : undefined;
+    if (!job || !run) return sendJson(reply, r.f, arcgisError(404, 'No live telemetry.', ['No livestream is running on this layer.']));
+    const subscription = run.telemetry({ queueLimit: 256 });
+    reply.hijack();
+    const raw = reply.raw;
+    const origin = reply.getHeader('access-control-allow-origin');
+    raw.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-content-type-options': 'nosniff',
+      ...(origin !== undefined ? { 'access-control-allow-origin': String(origin), vary: 'Origin' } : {}),
+    });
+    raw.write(': telemetry of a live layer\nretry: 2000\n\n');
+    const heartbeat = setInterval(() => raw.write(': keep-alive\n\n'), 15_000);
+    const closed = new Promise<void>((resolve) => raw.once('close', () => resolve()));
+    void closed.then(() => subscription.return?.());
+    try {
+      for await (const item of subscription) {
+        const line = `event: klv\ndata: {"receivedAt":${item.receivedAt},"dropped":${subscription.dropped},"packet":${toNdjsonLine(item.packet)}}\n\n`;
+        if (!raw.write(line)) await Promise.race([new Promise((resolve) => raw.once('drain', resolve)), closed]);
+        if (raw.destroyed) break;
+      }
+      if (!raw.destroyed) raw.end('event: end\ndata: {}\n\n');
+    } finally {
+      clearInterval(heartbeat);
+    }
+  });
+}
