@@ -1,11 +1,11 @@
 // Live playlists from a file read as a feed (fast, deterministic): DVR as an event playlist that
 // keeps everything, DVR bounded by duration (the oldest segments leave the playlist and, after
 // the delay RFC 8216 asks for, the disk), and the shape of every live media playlist.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startLive } from '../src/live/index.js';
-import { clipsDir, makeClip, scratchDir } from './pipeline-fixtures.mjs';
+import { clipsDir, ffprobeJson, makeClip, scratchDir } from './pipeline-fixtures.mjs';
 import { parseMediaPlaylist } from './helpers/live-feed.js';
 
 const clip = () => makeClip(clipsDir, 'live360-32s', { width: 640, height: 360, fps: 25, seconds: 32, klvRate: 5 });
@@ -46,5 +46,20 @@ describe('live playlists', () => {
       expect(existsSync(join(out, name, `${name}_00000.ts`))).toBe(false);
       expect(existsSync(join(out, name, `${name}_${String(p.mediaSequence - 1).padStart(5, '0')}.ts`))).toBe(true);
     }
+  });
+
+  it('keeps going when the feed changes resolution mid-stream: the new frames are rescaled to the ladder', async () => {
+    const out = scratchDir('live-resolution-change');
+    const small = makeClip(clipsDir, 'live360-4s', { width: 640, height: 360, fps: 25, seconds: 4, klvRate: 5 });
+    const large = makeClip(clipsDir, 'live480-4s', { width: 854, height: 480, fps: 25, seconds: 4, klvRate: 5 });
+    const joined = join(clipsDir, 'live-360-then-480.ts');
+    writeFileSync(joined, Buffer.concat([readFileSync(small.path), readFileSync(large.path)]));
+    const result = await startLive(joined, { outDir: out, ...base, live: { dvr: true } }).done;
+    expect(result.renditions.map((r) => `${r.width}x${r.height}`)).toEqual(['640x360', '320x180']);
+    expect(result.duration).toBeCloseTo(8, 0);
+    expect(result.telemetry.packets).toBe(40);
+    const segments = parseMediaPlaylist(readFileSync(join(out, '360p', '360p.m3u8'), 'utf8')).segments;
+    const last = ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'stream=width,height', join(out, '360p', segments.at(-1)!)]).streams[0];
+    expect(last).toMatchObject({ width: 640, height: 360 });
   });
 });

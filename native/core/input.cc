@@ -250,7 +250,7 @@ int MediaInput::openNested(AVFormatContext* s, AVIOContext** pb, const char* url
 void MediaInput::throwIfSilent(const char* step) const {
   if (!cancel_->inputLost()) return;
   if (!cancel_->anyInput())
-    throw Error("ERR_INPUT_TIMEOUT", step, "nothing arrived from " + url_ + " within " + std::to_string(cancel_->lostMs()) + " ms (inputTimeoutMs)", AVERROR_EXIT);
+    throw Error("ERR_INPUT_TIMEOUT", step, "nothing arrived from " + url_ + " within " + std::to_string(cancel_->lostMs()) + " ms (inputTimeoutMs + reconnectWindowMs)", AVERROR_EXIT);
   throw Error("ERR_INPUT_TIMEOUT", step, "the input " + url_ + " went silent for " + std::to_string(cancel_->silenceMs()) + " ms before its streams were known (inputTimeoutMs)",
               AVERROR_EXIT);
 }

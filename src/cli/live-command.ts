@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { MediaError } from '../errors.js';
-import { startLive, type LiveResult } from '../live/index.js';
+import { startLive, type LiveResult, type LiveStatus } from '../live/index.js';
 import { HWACCELS, TIERS, type HwAccel, type LiveOptions, type PipelineOptions, type Tier } from '../pipeline-options.js';
 import { parseMilliseconds } from './output.js';
 
@@ -85,33 +85,90 @@ export function registerLiveCommand(program: Command): void {
     .option('--reconnect-window <ms>', 'end gracefully when the feed stays away this long (default 60000)', parseMilliseconds('--reconnect-window'))
     .option('--format <name>', 'input format when it cannot be detected (e.g. mpegts)')
     .option('--previews', 'also write previews (thumbnails and sprites) as the feed arrives')
-    .option('--json', 'print the result as JSON on stdout when the run ends')
+    .option('--json', 'print events as JSON lines on stdout (state, warning, status every second, done with the result)')
     .action(async (input: string, opts: LiveCliOptions) => {
+      const event = (e: Record<string, unknown>): void => {
+        if (opts.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
+      };
+      const status = new LiveStatusLine(process.stderr);
       const run = startLive(input, liveOptionsFromFlags(opts), {
-        onState: (s) => process.stderr.write(`state ${s}\n`),
-        onWarning: (w) => process.stderr.write(`warning ${w.code}: ${w.message}\n`),
+        onState: (s) => {
+          status.line(`state ${s}`);
+          event({ type: 'state', state: s });
+        },
+        onWarning: (w) => {
+          status.line(`warning ${w.code}: ${w.message}`);
+          event({ type: 'warning', ...w });
+        },
       });
+      const timer = setInterval(() => {
+        const s = run.status();
+        status.update(s);
+        event({ type: 'status', ...s, warnings: undefined });
+      }, 1000);
       let interrupts = 0;
       const onSignal = (): void => {
         interrupts++;
         if (interrupts > 1) {
-          process.stderr.write('\ndiscarding the run\n');
+          status.line('discarding the run');
           run.cancel();
           return;
         }
-        process.stderr.write('\nstopping: finishing the playlists and telemetry (press Ctrl-C again to discard)\n');
+        status.line('stopping: finishing the playlists and telemetry (press Ctrl-C again to discard)');
         run.stop();
       };
       process.on('SIGINT', onSignal);
       process.on('SIGTERM', onSignal);
       try {
         const result = await run.done;
-        if (opts.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+        status.clear();
+        if (opts.json) event({ type: 'done', result });
         else process.stdout.write(summary(result));
         process.exitCode = 0;
       } finally {
+        clearInterval(timer);
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/**
+ * One status line on stderr: input rate, KLV rate, segments and lag, redrawn in place on a
+ * terminal; elsewhere a plain line every 10 s so logs stay readable.
+ */
+class LiveStatusLine {
+  private last: { at: number; bytes: number; klv: number } | null = null;
+  private shown = false;
+  private lastPlain = 0;
+
+  constructor(private readonly out: NodeJS.WriteStream) {}
+
+  update(s: LiveStatus): void {
+    const now = Date.now();
+    const prev = this.last ?? { at: s.startedAt, bytes: 0, klv: 0 };
+    const seconds = Math.max(0.001, (now - prev.at) / 1000);
+    this.last = { at: now, bytes: s.bytesRead, klv: s.klvPackets };
+    const text =
+      `${s.state}  in ${(((s.bytesRead - prev.bytes) * 8) / seconds / 1e6).toFixed(2)} Mb/s  ` +
+      `KLV ${((s.klvPackets - prev.klv) / seconds).toFixed(0)}/s  segments ${s.segments}  ` +
+      `lag ${s.lagSeconds === null ? '-' : `${s.lagSeconds.toFixed(2)} s`}  video ${s.outTime.toFixed(0)} s`;
+    if (this.out.isTTY) {
+      this.out.write(`\r\x1b[2K${text.slice(0, Math.max(10, (this.out.columns ?? 100) - 1))}`);
+      this.shown = true;
+    } else if (now - this.lastPlain >= 10_000) {
+      this.lastPlain = now;
+      this.out.write(`${text}\n`);
+    }
+  }
+
+  line(text: string): void {
+    this.clear();
+    this.out.write(`${text}\n`);
+  }
+
+  clear(): void {
+    if (this.shown) this.out.write('\r\x1b[2K');
+    this.shown = false;
+  }
 }
