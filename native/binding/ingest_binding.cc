@@ -433,6 +433,7 @@ fmv::IngestJob readIngestJob(const std::string& input, const Napi::Object& o) {
     job.live.playlist.windowSegments = static_cast<int>(optInt(l, "windowSegments", job.live.playlist.windowSegments));
     job.live.playlist.maxSeconds = optNumber(l, "maxSeconds", 0);
     job.live.playlist.maxBytes = optInt(l, "maxBytes", 0);
+    job.live.playlist.partTarget = optNumber(l, "partSeconds", 0);
     job.live.inputTimeoutMs = optInt(l, "inputTimeoutMs", job.live.inputTimeoutMs);
     job.live.reconnectWindowMs = optInt(l, "reconnectWindowMs", job.live.reconnectWindowMs);
   }

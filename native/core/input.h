@@ -1,6 +1,8 @@
 // Opening an input (file or URL) for demuxing, with the raw bytes tapped for the TS program tables.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -72,7 +74,7 @@ class MediaInput {
   std::string url_;
   TsProgramTables tables_;
   int64_t tapPos_ = 0;
-  int64_t bytesRead_ = 0;
+  std::atomic<int64_t> bytesRead_{0};  // the reader thread counts, the pass reports
   // Declared in this order so that the demuxer is closed before the I/O it reads from.
   std::unique_ptr<AVIOContext, AvioCloseFree> source_;
   IoContextPtr tap_;

@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
+import { holdLiveFile } from './live.js';
 import { arcgisError, fields, one, readAll, sendHttpError, tokenOf, type Fields, type Params, type ServerContext } from '../context.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -50,6 +51,8 @@ export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
     const rest = p['*'] ?? '';
     const notFound = () => sendHttpError(reply, 404, arcgisError(404, 'Not found.'));
     if (!SERVICE_NAME_PATTERN.test(p.serviceName ?? '') || !/^\d{1,9}$/.test(layerText)) return notFound();
+    const held = await holdLiveFile(ctx, req, reply, p.serviceName!, Number(layerText), rest);
+    if (held) return sendHttpError(reply, held.status, arcgisError(held.status, held.message));
     const file = await storage.open(p.serviceName!, Number(layerText), rest);
     if (!file) return notFound();
     const ext = rest.slice(rest.lastIndexOf('.') + 1).toLowerCase();

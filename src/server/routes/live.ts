@@ -3,7 +3,10 @@
  * streamAddress, mode client|server, bufferSize), the stop operation, and the live telemetry as
  * the latest packet and as Server-Sent Events. Only the configured protocols and ports are taken.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { basename, dirname, join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { safeRelativePath } from '../../jobs/storage.js';
+import { PART_NAME, deliveryDirectives, waitForPart, waitForPlaylist } from '../../live/blocking-reload.js';
 import { MediaError } from '../../errors.js';
 import { RESOLUTIONS, type Resolution } from '../../jobs/job.js';
 import { toNdjsonLine } from '../../klv/index.js';
@@ -73,7 +76,39 @@ function liveOptionsOf(cp: Record<string, unknown>): LiveOptions {
     if (cp.dvr && live.windowSegments !== undefined) throw new LiveRefused('createParameters.dvr keeps every segment: leave bufferSize out.');
     if (cp.dvr) live.dvr = true;
   }
+  if (cp.lowLatency !== undefined) {
+    if (typeof cp.lowLatency !== 'boolean') throw new LiveRefused('createParameters.lowLatency must be true or false.');
+    if (cp.lowLatency) live.lowLatency = true;
+  }
   return live;
+}
+
+/**
+ * LL-HLS delivery for the files of a running live layer: a playlist request with _HLS_msn/_HLS_part
+ * waits for that segment or part, and a request for a part not written yet (the preload hint) waits
+ * for it. Returns an HTTP error to send, or undefined to serve the file as usual.
+ */
+export async function holdLiveFile(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, serviceName: string, layerId: number, rest: string): Promise<{ status: number; message: string } | undefined> {
+  if (!ctx.manager.liveJobFor(serviceName, layerId)) return undefined;
+  const parts = safeRelativePath(rest);
+  if (!parts) return undefined;
+  const path = join(ctx.storage.location(serviceName, layerId), ...parts);
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  reply.raw.once('close', onClose);
+  try {
+    if (rest.endsWith('.m3u8')) {
+      const directives = deliveryDirectives((req.query ?? {}) as Record<string, unknown>);
+      if (!directives) return undefined;
+      if ('status' in directives) return directives;
+      const waited = await waitForPlaylist(path, directives.msn, directives.part, gone.signal);
+      return waited.status === 200 ? undefined : waited;
+    }
+    if (PART_NAME.test(rest)) await waitForPart(path, join(dirname(path), `${basename(dirname(path))}.m3u8`), gone.signal);
+    return undefined;
+  } finally {
+    reply.raw.off('close', onClose);
+  }
 }
 
 /** addLayer for createParameters.type 'livestream' (called by the addLayer route). */
