@@ -820,7 +820,7 @@ void IngestRun::noteDamage(const std::string& what) {
 
 void IngestRun::warn(const std::string& code, const std::string& message) {
   std::lock_guard<std::mutex> lock(warnMutex_);
-  IngestWarning w{code, message};
+  IngestWarning w{code, redactSecrets(message)};
   result_.warnings.push_back(w);
   observer_.onWarning(w);
 }

@@ -72,6 +72,7 @@ class MediaInput {
   std::string refused_;
 
   std::string url_;
+  bool srtSecret_ = false;  // an SRT input with a passphrase (a mismatch shows only as silence)
   TsProgramTables tables_;
   int64_t tapPos_ = 0;
   std::atomic<int64_t> bytesRead_{0};  // the reader thread counts, the pass reports
