@@ -3,6 +3,7 @@
  * streamAddress, mode client|server, bufferSize), the stop operation, and the live telemetry as
  * the latest packet and as Server-Sent Events. Only the configured protocols and ports are taken.
  */
+import { readFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { safeRelativePath } from '../../jobs/storage.js';
@@ -138,6 +139,24 @@ export function addLiveLayer(ctx: ServerContext, reply: FastifyReply, f: Fields,
   }
 }
 
+/** The top rendition's playlist of an ended live layer, or why it cannot be processed. */
+async function recordingOf(dir: string): Promise<string | { code: number; message: string }> {
+  let master: string;
+  try {
+    master = await readFile(join(dir, 'ABR.m3u8'), 'utf8');
+  } catch {
+    return { code: 404, message: 'No such layer, or it has no playlists.' };
+  }
+  const top = master.split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'));
+  if (!top || !/^[\w-]+\/[\w-]+\.m3u8$/.test(top.trim())) return { code: 400, message: 'The layer has no media playlist to process.' };
+  const playlist = join(dir, top.trim());
+  const text = await readFile(playlist, 'utf8').catch(() => '');
+  if (!text.includes('#EXT-X-PROGRAM-DATE-TIME')) return { code: 400, message: 'The layer is not a live recording.' };
+  if (!text.includes('#EXT-X-ENDLIST')) return { code: 409, message: 'The livestream has not ended.' };
+  if (!/#EXTINF:/.test(text)) return { code: 400, message: 'The recording has no segments.' };
+  return playlist;
+}
+
 function layerOf(params: Params): { serviceName: string; layerId: number } | null {
   const layerId = Number(params.layerId);
   if (!params.serviceName || !/^\d{1,9}$/.test(params.layerId ?? '')) return null;
@@ -157,6 +176,36 @@ export function liveRoutes(api: FastifyInstance, ctx: ServerContext): void {
     if (!job) return sendJson(reply, r.f, arcgisError(404, 'Unable to stop the livestream.', ['No livestream is running on this layer.']));
     job.stop();
     return sendJson(reply, r.f, { jobId: job.id, success: true });
+  });
+
+  // A finished live recording becomes an on-demand layer: a normal ingest of its top rendition.
+  api.post('/services/:serviceName/VideoServer/:layerId/process', async (req, reply) => {
+    const r = restRequest(ctx, req, reply);
+    if (!r) return reply;
+    const fail = (code: number, ...details: string[]) => sendJson(reply, r.f, arcgisError(code, 'Unable to process the livestream.', details));
+    const layer = layerOf(req.params as Params);
+    if (!layer) return fail(404, 'No such layer.');
+    if (running(req.params as Params)) return fail(409, 'The livestream is still running: stop it first.');
+    const res = one(r.f.requestedResolutions) ?? 'fhd';
+    if (!(RESOLUTIONS as readonly string[]).includes(res)) return fail(400, `requestedResolutions must be one of ${RESOLUTIONS.join(', ')}.`);
+    const dir = ctx.storage.location(layer.serviceName, layer.layerId);
+    const recording = await recordingOf(dir);
+    if (typeof recording !== 'string') return fail(recording.code, recording.message);
+    try {
+      const job = ctx.manager.ingest(recording, {
+        inputRoots: [dir],
+        sourceName: `${layer.serviceName}/${layer.layerId} (live recording)`,
+        serviceName: layer.serviceName,
+        requestedResolutions: res as Resolution,
+        username: r.username,
+        restUrl: ctx.restUrl,
+        ...(typeof r.f.name === 'string' && r.f.name.trim() ? { layerName: r.f.name.trim().slice(0, 256) } : {}),
+      });
+      return sendJson(reply, r.f, { jobId: job.id, success: true });
+    } catch (err) {
+      if (err instanceof MediaError) return fail(400, err.message);
+      throw err;
+    }
   });
 
   api.get('/services/:serviceName/VideoServer/:layerId/telemetry/latest', async (req, reply) => {
