@@ -68,22 +68,10 @@ void LowLatencyMuxer::open(const AVCodecContext* video, const AVCodecParameters*
   ctx_->flags |= AVFMT_FLAG_CUSTOM_IO;
   ctx_->interrupt_callback = cancel_.interruptCallback();
 
-  AVStream* vs = avformat_new_stream(ctx_.get(), nullptr);
-  if (!vs) throw Error("ERR_NO_MEMORY", kStep, "out of memory adding a stream");
-  checkAv(avcodec_parameters_from_context(vs->codecpar, video), "ERR_MUX", kStep, "cannot describe the video stream of " + name_);
-  vs->time_base = video->time_base;
-  vs->avg_frame_rate = video->framerate;
-  vs->r_frame_rate = video->framerate;
-  videoIndex_ = vs->index;
+  const LadderStreams streams = addLadderStreams(ctx_.get(), video, audio, audioTimeBase, name_);
+  videoIndex_ = streams.video;
+  audioIndex_ = streams.audio;
   if (video->framerate.num > 0 && video->framerate.den > 0) frameDuration_ = av_q2d(av_inv_q(video->framerate));
-  if (audio) {
-    AVStream* as = avformat_new_stream(ctx_.get(), nullptr);
-    if (!as) throw Error("ERR_NO_MEMORY", kStep, "out of memory adding a stream");
-    checkAv(avcodec_parameters_copy(as->codecpar, audio), "ERR_MUX", kStep, "cannot describe the audio stream of " + name_);
-    as->codecpar->codec_tag = 0;
-    as->time_base = audioTimeBase;
-    audioIndex_ = as->index;
-  }
   fmp4Klv_ = !klv.empty();
 
   AVDictionary* opts = nullptr;

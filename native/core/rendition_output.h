@@ -30,6 +30,14 @@ struct KlvOutput {
   int pid = -1;  // source PID (output PIDs are numbered from 0x100: video, audio, then KLV)
 };
 
+// The video stream (and the audio stream, when there is one) of a rendition's muxer, as every
+// rendition writes them; indexes of the streams added (audio -1 without).
+struct LadderStreams {
+  int video = -1;
+  int audio = -1;
+};
+LadderStreams addLadderStreams(AVFormatContext* ctx, const AVCodecContext* video, const AVCodecParameters* audio, AVRational audioTimeBase, const std::string& name);
+
 class RenditionOutput {
  public:
   virtual ~RenditionOutput() = default;
