@@ -142,9 +142,15 @@ export interface LiveOptions {
    * Segments become fMP4 (segmentFormat 'ts' is refused). The server answers blocking reloads.
    */
   lowLatency?: boolean | { partSeconds?: number };
+  /**
+   * When frames of a real-time input wait longer than this between their arrival and their
+   * encoding (the machine cannot keep up with the ladder), every other frame is left out until the
+   * wait is under a third of it (FRAMES_SHED, counts.framesShed). Default 1; 0 never sheds.
+   */
+  maxLagSeconds?: number;
 }
 
-export const LIVE_OPTIONS = ['windowSegments', 'dvr', 'inputTimeoutMs', 'reconnectWindowMs', 'lowLatency'] as const;
+export const LIVE_OPTIONS = ['windowSegments', 'dvr', 'inputTimeoutMs', 'reconnectWindowMs', 'lowLatency', 'maxLagSeconds'] as const;
 
 /** Default LL-HLS part length, in seconds. */
 export const DEFAULT_PART_SECONDS = 0.5;
@@ -239,6 +245,7 @@ function validateLive(value: unknown, windowShorthand: unknown): Record<string, 
   }
   if (o.inputTimeoutMs !== undefined) out.inputTimeoutMs = checkInteger(o.inputTimeoutMs, 'live.inputTimeoutMs', 100, 3_600_000);
   if (o.reconnectWindowMs !== undefined) out.reconnectWindowMs = checkInteger(o.reconnectWindowMs, 'live.reconnectWindowMs', 0, 86_400_000);
+  if (o.maxLagSeconds !== undefined) out.maxLagSeconds = o.maxLagSeconds === 0 ? 0 : checkNumber(o.maxLagSeconds, 'live.maxLagSeconds', 0.1, 600);
   if (o.lowLatency !== undefined && o.lowLatency !== false) {
     out.partSeconds = DEFAULT_PART_SECONDS;
     if (o.lowLatency !== true) {

@@ -121,6 +121,8 @@ class IngestRun {
   double resumeGap() const { return job_.segmentSeconds + 0.5; }
   // Live: how long frames wait between arrival and encoding; warns when it keeps growing.
   void noteLag(double seconds);
+  // Live, behind the input: whether to leave this display frame out.
+  bool shed(double seconds, double previousSeconds);
   // Live: the input stays silent past its window, or a read failed for good.
   bool inputEnded(int ret);
 
@@ -177,6 +179,9 @@ class IngestRun {
   ArrivalClock arrivals_;
   double lagSeconds_ = -1;  // live: arrival → encode delay of the latest display frame
   bool behind_ = false;      // a FALLING_BEHIND warning is standing
+  bool shedding_ = false;    // every other display frame is left out (FRAMES_SHED)
+  bool keepNext_ = false;
+  bool fileInput_ = false;
   int64_t lagFromMs_ = 0;    // frames that arrived before this (held over a stall) do not measure lag
   // Live: display frames after this time follow a break in the input (NaN: none pending).
   double breakAfter_ = std::nan("");
@@ -214,6 +219,7 @@ void IngestRun::openInput() {
     });
   }
   input_ = std::make_unique<MediaInput>(job_.input, job_.inputOptions, cancel_);
+  fileInput_ = isLocalPath(job_.input);
   result_.source = describeInput(*input_);
   result_.timings.openMs = msSince(t);
   if (!result_.source.video)
@@ -447,6 +453,8 @@ void IngestRun::pass() {
   InputItem inlineItem;
   for (;;) {
     cancel_.throwIfStopped("transcode");
+    // A graceful stop ends the pass now: what the reader holds beyond this is let go with the input.
+    if (cancel_.finishingEarly()) break;
     InputItem readItem;
     if (reader) readItem = reader->next();
     else {
@@ -513,6 +521,27 @@ void IngestRun::noteLag(double seconds) {
   } else if (behind_ && lagSeconds_ < kBehindSeconds / 2) {
     behind_ = false;
   }
+}
+
+bool IngestRun::shed(double seconds, double previousSeconds) {
+  // Behind a real-time input by more than maxLagSeconds: every other frame is left out (never one
+  // that starts a segment, so the cut points stay where they are in every rung) until the delay is
+  // under a third of it. A file is read at the pass's pace and never falls behind.
+  if (fileInput_ || job_.live.maxLagSeconds <= 0) return false;
+  const double shedFrom = job_.live.maxLagSeconds, shedUntil = job_.live.maxLagSeconds / 3;
+  if (!shedding_ && lagSeconds_ > shedFrom) {
+    shedding_ = true;
+    char text[200];
+    std::snprintf(text, sizeof text, "frames wait %.1f s between their arrival and their encoding: every other frame is left out until the ladder catches up", lagSeconds_);
+    warn("FRAMES_SHED", text);
+  } else if (shedding_ && lagSeconds_ < shedUntil) {
+    shedding_ = false;
+  }
+  if (!shedding_ || segments_.segmentOf(seconds) != segments_.segmentOf(previousSeconds)) return false;
+  keepNext_ = !keepNext_;
+  if (keepNext_) return false;
+  ++result_.counts.framesShed;
+  return true;
 }
 
 bool IngestRun::inputEnded(int ret) {
@@ -601,9 +630,13 @@ void IngestRun::onDisplay(AVFrame* frame) {
     for (auto& m : muxers_) m->markDiscontinuity();
     breakAfter_ = std::nan("");
   }
+  const double previousSeconds = lastDisplaySeconds_;
   lastDisplaySeconds_ = std::max(lastDisplaySeconds_, seconds);
+  if (job_.live.enabled) {
+    noteLag(seconds);
+    if (shed(seconds, previousSeconds)) return;
+  }
   ++result_.counts.framesOut;
-  if (job_.live.enabled) noteLag(seconds);
   if (previews_ && !previewFromTopRung_) feedPreview(frame);
 
   const VideoFilterInput in = describeFrame(frame, displayTimeBase_, frameRate_);
