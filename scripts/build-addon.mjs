@@ -31,7 +31,7 @@ try {
       process.exit(0);
     }
   }
-  const missing = missingSystemPieces().filter((m) => !m.startsWith('the ffmpeg command'));
+  const missing = missingSystemPieces().filter((m) => !m.startsWith('the ffmpeg command') && !m.startsWith('redis-server'));
   if (missing.length) {
     throw new Error(`cannot build the addon, missing: ${missing.join(', ')}.\n  Fix (Debian/Ubuntu): sudo sh -c '${installCommand()}'`);
   }

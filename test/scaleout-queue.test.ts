@@ -1,0 +1,180 @@
+/**
+ * The Redis queue through the library: managers on one real redis-server (private, on a free
+ * port) act as server nodes and workers in this process; the cluster test runs them as processes.
+ */
+import { Redis } from 'ioredis';
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaError } from '../src/errors.js';
+import type { JobResource } from '../src/jobs/job.js';
+import { JobManager } from '../src/jobs/manager.js';
+import { flightClip, freshDir } from './jobs-fixtures.js';
+import { startRedis, type RedisServer } from './scaleout-helpers.js';
+
+const KEYS = ['jobId', 'inputs', 'messages', 'type', 'results', 'status', 'username', 'customAttributes'];
+
+let redis: RedisServer;
+let data: string;
+let clip: string;
+const managers: JobManager[] = [];
+
+async function open(queue: Record<string, unknown>, extra: Record<string, unknown> = {}): Promise<JobManager> {
+  const m = await JobManager.open({ outDir: join(data, 'services'), tempDir: join(data, 'tmp'), hwaccel: 'cpu', concurrency: 1, ...extra, queue: { redis: redis.url, ...queue } });
+  managers.push(m);
+  return m;
+}
+
+function files(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .sort();
+}
+
+async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+beforeAll(async () => {
+  redis = await startRedis('queue');
+  data = freshDir('scaleout-queue');
+  clip = await flightClip('Scale_Short.ts', { durationSeconds: 2 });
+});
+
+afterAll(async () => {
+  for (const m of managers.reverse()) await m.close().catch(() => undefined);
+  await redis?.stop();
+});
+
+describe('the Redis queue', () => {
+  it('runs a job submitted on one node on a worker; every node reads the same resource; the layout matches a local run', async () => {
+    const nodeA = await open({});
+    const nodeB = await open({});
+    const worker = await open({ worker: true });
+    expect(nodeA.queueKind).toBe('redis');
+    const submitted = await nodeA.submit(clip, { requestedResolutions: 'sd', serviceName: 'Queue_One' });
+    const done = await submitted.finished;
+    expect(done.status).toBe('COMPLETED');
+    expect(Object.keys(done)).toEqual(KEYS);
+    expect(Object.keys(done.customAttributes).slice(0, 3)).toEqual(['messageCodes', 'savingToStorage', 'newLayerId']);
+    expect(done.customAttributes.worker).toEqual(worker.queueWorker!.identity);
+    expect(done.messages[0]).toBe('Starting Ingest');
+    expect(done.messages.at(-1)).toBe('Ingest Complete');
+    expect(done.customAttributes.messageCodes).toHaveLength(done.messages.length);
+    expect(await nodeB.findJob(submitted.id)).toEqual(done);
+    expect((await nodeB.findJobs()).jobs[0]).toEqual(done);
+    expect((await nodeA.findJobs()).total).toBe((await nodeB.findJobs()).total);
+
+    const local = await JobManager.open({ outDir: join(data, 'local'), tempDir: join(data, 'tmp-local'), hwaccel: 'cpu' });
+    const l = local.ingest(clip, { requestedResolutions: 'sd', serviceName: 'Queue_One' });
+    await l.done;
+    await local.close();
+    expect(files(join(data, 'services', 'Queue_One', '0'))).toEqual(files(join(data, 'local', 'Queue_One', '0')));
+    expect(l.toJSON().messages).toEqual(done.messages);
+    await worker.close();
+  });
+
+  it('gives a tagged job only to workers with that tag (cuda and vaapi jobs go to gpu workers)', async () => {
+    const node = await open({});
+    const plain = await open({ worker: true });
+    const job = await node.submit(clip, { requestedResolutions: 'sd', serviceName: 'Queue_Tags', tag: 'special' });
+    const direct = new Redis(redis.url);
+    const gpu = await node.submit(clip, { requestedResolutions: 'sd', serviceName: 'Queue_Tags', hwaccel: 'cuda' });
+    expect(await direct.hget(`fmv:job:${gpu.id}`, 'tag')).toBe('gpu');
+    expect(await direct.hget(`fmv:job:${job.id}`, 'tag')).toBe('special');
+    direct.disconnect();
+    await new Promise((r) => setTimeout(r, 1500));
+    expect((await node.findJob(job.id))!.status).toBe('SUBMITTED');
+    const special = await open({ worker: true, tags: ['special'] });
+    expect((await job.finished).status).toBe('COMPLETED');
+    expect(await gpu.cancel()).toBe(true);
+    expect((await node.findJob(gpu.id))!.status).toBe('CANCELLED');
+    await special.close();
+    await plain.close();
+  });
+
+  it('fails a job whose input is missing on the worker with the same error as the in-process mode', async () => {
+    const node = await open({});
+    const worker = await open({ worker: true });
+    const missing = join(data, 'nowhere', 'Missing.ts');
+    const remote = await (await node.submit(missing, { requestedResolutions: 'sd' })).finished;
+    const local = await JobManager.open({ outDir: join(data, 'local'), hwaccel: 'cpu' });
+    const job = local.ingest(missing, { requestedResolutions: 'sd' });
+    await job.done.catch(() => undefined);
+    const here = job.toJSON();
+    await local.close();
+    expect(remote.status).toBe('FAILED');
+    expect(remote.customAttributes.error).toEqual(here.customAttributes.error);
+    expect(remote.messages).toEqual(here.messages);
+    expect(remote.customAttributes.messageCodes).toEqual(here.customAttributes.messageCodes);
+    await worker.close();
+  });
+
+  it('cancels from another node: a waiting job at once, a running one on its worker within a second, leaving nothing behind', async () => {
+    const long = await flightClip('Long_Flight.ts', { width: 640, height: 360, durationSeconds: 20 });
+    const nodeA = await open({});
+    const nodeB = await open({});
+    const waiting = await nodeA.submit(clip, { requestedResolutions: 'sd', tag: 'nobody' });
+    expect(await nodeB.cancelJob(waiting.id)).toBe(true);
+    const w = (await nodeA.findJob(waiting.id))!;
+    expect(w.status).toBe('CANCELLED');
+    expect(w.messages).toEqual(['Ingest Cancelled']);
+    expect(await nodeB.cancelJob(waiting.id)).toBe(false);
+
+    const worker = await open({ worker: true });
+    const running = await nodeA.submit(long, { requestedResolutions: 'sd', serviceName: 'Queue_Cancel' });
+    await until('the pass to start', async () => ((await nodeB.findJob(running.id))?.customAttributes.progress?.frames ?? 0) > 0 || undefined);
+    const asked = Date.now();
+    expect(await nodeB.cancelJob(running.id)).toBe(true);
+    const ended = await until('the cancel to land', async () => {
+      const r = await nodeA.findJob(running.id);
+      return r && r.status !== 'IN PROGRESS' ? r : undefined;
+    });
+    const took = Date.now() - asked;
+    console.log(`cancel on another node → CANCELLED in the shared resource: ${took} ms`);
+    expect(ended.status).toBe('CANCELLED');
+    expect(took).toBeLessThan(1500);
+    expect(existsSync(join(data, 'services', 'Queue_Cancel'))).toBe(false);
+    expect(existsSync(join(data, 'services', '.staging', running.id))).toBe(false);
+    expect(existsSync(join(data, 'tmp', running.id))).toBe(false);
+    await worker.close();
+  });
+
+  it('refuses what cannot work in Redis mode with typed errors', async () => {
+    const node = await open({});
+    expect(() => node.ingest(clip)).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_MODE' }));
+    expect(() => node.startLive('udp://127.0.0.1:5000', { serviceName: 'Live' })).toThrow(expect.objectContaining({ code: 'ERR_LIVE_LOCAL_ONLY' }));
+    await expect(node.submit(clip, { outDir: data })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/outDir/) });
+    await expect(JobManager.open({ queue: { redis: 'http://x' } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/queue\.redis/) });
+    await expect(JobManager.open({ queue: { redis: redis.url, tags: ['GPU!'] } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/queue\.tags\[0\]/) });
+    await expect(JobManager.open({ queue: { redis: redis.url, worker: true } })).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/outDir/) });
+  });
+
+  it('fails fast while Redis is down, naming it; reconnects by itself; loses no accepted job', async () => {
+    const node = await open({});
+    const accepted = await node.submit(clip, { requestedResolutions: 'sd', serviceName: 'Queue_Outage', tag: 'later' });
+    await redis.stop();
+    const t0 = Date.now();
+    const err = (await node.submit(clip, { requestedResolutions: 'sd' }).catch((e: unknown) => e)) as MediaError;
+    const took = Date.now() - t0;
+    console.log(`submit while Redis is down: refused in ${took} ms`);
+    expect(err.code).toBe('ERR_QUEUE_UNAVAILABLE');
+    expect(err.message).toContain(redis.url.replace(/\/0$/, ''));
+    expect(took).toBeLessThan(2000);
+    await expect(node.findJob(accepted.id)).rejects.toMatchObject({ code: 'ERR_QUEUE_UNAVAILABLE' });
+
+    await redis.start();
+    const again = await until('the node to reconnect', () => node.submit(clip, { requestedResolutions: 'sd', serviceName: 'Queue_Outage', tag: 'later' }).catch(() => undefined), 20_000);
+    const worker = await open({ worker: true, tags: ['later'] });
+    const results: JobResource[] = await Promise.all([accepted.finished, again.finished]);
+    expect(results.map((r) => r.status)).toEqual(['COMPLETED', 'COMPLETED']);
+    expect(results.map((r) => r.results.layerId).sort()).toEqual([0, 1]);
+    await worker.close();
+  });
+});
