@@ -108,7 +108,7 @@ describe('three workers and two server nodes on one Redis', () => {
       },
       300_000,
     );
-    expect(finished.map((j) => j.status)).toEqual(Array(12).fill('COMPLETED'));
+    expect(finished.filter((j) => j.status !== 'COMPLETED').map((j) => j.messages)).toEqual([]);
     for (const j of finished) expect(j.messages.filter((m) => m === 'Ingest Complete')).toHaveLength(1);
 
     // Distinct layer ids; each service holds exactly its layers (nothing published twice).
@@ -117,7 +117,8 @@ describe('three workers and two server nodes on one Redis', () => {
     expect(readdirSync(join(data, 'services', 'Shared')).sort()).toEqual(['0', '1', '2', '3', '4', '5']);
     for (let i = 0; i < 6; i++) expect(readdirSync(join(data, 'services', `Own_${i}`))).toEqual(['0']);
     expect(existsSync(join(data, 'services', '.staging')) ? readdirSync(join(data, 'services', '.staging')) : []).toEqual([]);
-    expect(ids.filter((id) => existsSync(join(data, 'tmp', id)))).toEqual([]);
+    // No run left a temporary directory behind (the killed one's was removed by the retry).
+    expect(readdirSync(join(data, 'tmp')).filter((n) => ids.some((id) => n.startsWith(id)))).toEqual([]);
 
     // The retried job says so first, then ran the whole success path on another worker.
     const retried = finished.find((j) => j.jobId === target)!;

@@ -181,6 +181,11 @@ export class RedisJobs {
     return (await this.redis.eval(WRITE_UNCLAIMED, 1, this.keys.job(resource.jobId), JSON.stringify(resource), resource.status)) === 1;
   }
 
+  /** Whether this run's token is still the job's current one. */
+  async holdsRun(jobId: string, token: string): Promise<boolean> {
+    return (await this.redis.hget(this.keys.job(jobId), 'run')) === token;
+  }
+
   async recordTempDir(jobId: string, dir: string | null, host: string): Promise<void> {
     if (dir === null) await this.redis.hdel(this.keys.job(jobId), 'tempDir', 'tempHost');
     else await this.redis.hset(this.keys.job(jobId), 'tempDir', dir, 'tempHost', host);

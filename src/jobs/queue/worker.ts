@@ -15,7 +15,8 @@ import { Redis } from 'ioredis';
 import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isAbsolute } from 'node:path';
+import { basename, dirname, isAbsolute, join } from 'node:path';
+import { MediaError } from '../../errors.js';
 import { IngestJob, interruptedResource, type HwAccel, type JobResource } from '../job.js';
 import type { PipelineRunner } from '../pipeline-adapter.js';
 import { runJob } from '../run.js';
@@ -137,7 +138,7 @@ export class QueueWorker {
         await this.jobs.writeRun(token, stoppedResource(previous, `${why}; it ran ${claim.attempts - 1} times`));
         return;
       }
-      await this.run(entry.data, previous, token, claim.attempts > 1 ? `${RETRY_MESSAGE}: ${why}; attempt ${claim.attempts} of ${1 + this.o.retries}` : undefined);
+      await this.run(entry.data, previous, token, claim.attempts, claim.attempts > 1 ? `${RETRY_MESSAGE}: ${why}; attempt ${claim.attempts} of ${1 + this.o.retries}` : undefined);
     } finally {
       this.slots.give();
     }
@@ -146,8 +147,10 @@ export class QueueWorker {
   /** A stopped run's leftovers: its temporary directory, its staging, a layer it committed unrecorded. */
   private async cleanUpAfter(claim: ClaimedJob): Promise<void> {
     const r = claim.resource;
-    if (claim.tempDir && isAbsolute(claim.tempDir) && (claim.tempHost === this.identity.host || isInside(this.ctx.tempRoot, claim.tempDir))) {
-      await rm(claim.tempDir, { recursive: true, force: true }).catch(() => undefined);
+    // The run's own directory (<tempRoot>/<jobId>.run<n>/<jobId>), parent included.
+    const runRoot = claim.tempDir && isAbsolute(claim.tempDir) ? dirname(claim.tempDir) : undefined;
+    if (runRoot && basename(runRoot).startsWith(`${r.jobId}.run`) && (claim.tempHost === this.identity.host || isInside(this.ctx.tempRoot, runRoot))) {
+      await rm(runRoot, { recursive: true, force: true }).catch(() => undefined);
     }
     // Stopped at or after Video Files Created: the rename may have happened.
     const committed = r.customAttributes.messageCodes.includes(stepByKey('videoFiles').code);
@@ -156,7 +159,7 @@ export class QueueWorker {
       .catch((err: unknown) => this.ctx.warn(`fmv-ingest: could not clean up after job ${r.jobId}: ${(err as Error).message}`));
   }
 
-  private async run(data: QueuedIngest, previous: JobResource, token: string, retryNote: string | undefined): Promise<void> {
+  private async run(data: QueuedIngest, previous: JobResource, token: string, attempt: number, retryNote: string | undefined): Promise<void> {
     const jobId = previous.jobId;
     const submitted = previous.customAttributes.timings.submitted;
     const offset = Math.max(0, Date.now() - Date.parse(submitted));
@@ -195,6 +198,8 @@ export class QueueWorker {
       },
     );
     this.running.set(jobId, job);
+    // Each run has its own temporary directory: a run taken for gone may still be writing its own.
+    const runRoot = join(this.ctx.tempRoot, `${jobId}.run${attempt}`);
     try {
       await runJob(job, {
         input: data.input,
@@ -202,15 +207,38 @@ export class QueueWorker {
         hwaccel: data.hwaccel === 'auto' ? this.ctx.hwaccel : data.hwaccel,
         ...(data.timeoutMs !== undefined ? { timeoutMs: data.timeoutMs } : {}),
         ...((this.ctx.inputRoots ?? data.inputRoots) ? { inputRoots: this.ctx.inputRoots ?? data.inputRoots } : {}),
-        storage: this.ctx.storage,
+        storage: this.guardedStorage(jobId, token, () => lost),
         pipeline: this.ctx.pipeline,
-        tempRoot: this.ctx.tempRoot,
+        tempRoot: runRoot,
         recordTempDir: (dir) => track(this.jobs.recordTempDir(jobId, dir, this.identity.host)),
       });
     } finally {
       this.running.delete(jobId);
+      await rm(runRoot, { recursive: true, force: true }).catch(() => undefined);
       await Promise.all([...pending]);
     }
+  }
+
+  /**
+   * The shared storage as one run sees it: it publishes only while the run still holds the job
+   * (checked in Redis right before the commit), and a run that lost the job leaves the staging
+   * alone (it may be the new run's).
+   */
+  private guardedStorage(jobId: string, token: string, lost: () => boolean): Storage {
+    const s = this.ctx.storage;
+    return {
+      description: s.description,
+      existingLayerIds: (name) => s.existingLayerIds(name),
+      location: (name, layerId) => s.location(name, layerId),
+      open: (name, layerId, path) => s.open(name, layerId, path),
+      publish: async (staged, target, options) => {
+        if (lost() || !(await this.jobs.holdsRun(jobId, token))) {
+          throw new MediaError('Another worker runs this job now (this worker was taken for gone); nothing was published', { code: 'ERR_CANCELLED', step: 'storage' });
+        }
+        return s.publish(staged, target, options);
+      },
+      discard: (id, committed) => (lost() ? Promise.resolve() : s.discard(id, committed)),
+    };
   }
 
   /** The resource as the shared record holds it: the worker, the submission time, a retry note first. */
