@@ -19,7 +19,7 @@ import { basename, dirname, isAbsolute, join } from 'node:path';
 import { MediaError } from '../../errors.js';
 import { IngestJob, interruptedResource, type HwAccel, type JobResource } from '../job.js';
 import type { PipelineRunner } from '../pipeline-adapter.js';
-import { runJob } from '../run.js';
+import { runJob, transcodeStepFor } from '../run.js';
 import { RETRY_CODE, RETRY_MESSAGE, stepByKey } from '../steps.js';
 import { isInside, type Storage } from '../storage.js';
 import { cancelledResource, queueName, type QueuedIngest } from './redis.js';
@@ -135,7 +135,8 @@ export class QueueWorker {
       const who = gone ? `the worker ${gone.host}:${gone.pid}` : 'the worker';
       const why = `${who} running the job stopped before it finished (no word from it for ${Math.round(this.o.lockMs / 1000)} s)`;
       if (claim.attempts > 1 + this.o.retries) {
-        await this.jobs.writeRun(token, stoppedResource(previous, `${why}; it ran ${claim.attempts - 1} times`));
+        const runs = claim.attempts - 1;
+        await this.jobs.writeRun(token, stoppedResource(previous, `${why}; no retry is left (it ran ${runs} time${runs === 1 ? '' : 's'})`));
         return;
       }
       await this.run(entry.data, previous, token, claim.attempts, claim.attempts > 1 ? `${RETRY_MESSAGE}: ${why}; attempt ${claim.attempts} of ${1 + this.o.retries}` : undefined);
@@ -275,6 +276,11 @@ export class QueueWorker {
 function stoppedResource(previous: JobResource, why: string): JobResource {
   const r = interruptedResource({ ...previous, status: 'IN PROGRESS' });
   const e = r.customAttributes.error!;
+  // The pass step in the words of the path that ran (interruptedResource names the GPU one).
+  if (e.failedStep.code === stepByKey('transcode').code) {
+    const t = transcodeStepFor(previous.customAttributes.hardware, 'auto');
+    e.failedStep = { code: t.code, message: t.message };
+  }
   r.messages[r.messages.length - 1] = `${e.failedStep.message} failed: ${why}`;
   e.message = `The ingest was interrupted: ${why}`;
   return r;
