@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobResource } from '../src/jobs/job.js';
 import { JobManager } from '../src/jobs/manager.js';
 import { fixtures, flightClip, freshDir } from './jobs-fixtures.js';
-import { startRedis, startServerNode, startWorker, type Child, type RedisServer } from './scaleout-helpers.js';
+import { files, startRedis, startServerNode, startWorker, type Child, type RedisServer, until } from './scaleout-helpers.js';
 
 let redis: RedisServer;
 let data: string;
@@ -30,22 +30,6 @@ async function call(node: { restUrl: string }, path: string, form?: Record<strin
 
 function addLayer(node: { restUrl: string }, service: string, path: string): Promise<Body> {
   return call(node, `/services/${service}/addLayer`, { token, createParameters: JSON.stringify({ type: 'ondemand', source: { path } }), requestedResolutions: 'sd' });
-}
-
-function files(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
-    .sort();
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms: number): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 beforeAll(async () => {

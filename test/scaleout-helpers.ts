@@ -4,7 +4,7 @@
  * children through the TypeScript runner.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { repoRoot } from './helpers/paths.js';
@@ -119,4 +119,22 @@ export async function startServerNode(redis: string, data: string, extra: string
   const { proc, output } = cli(['serve', '--redis', redis, '--data', data, '--port', '0', ...extra]);
   const m = await waitForLine(proc, /listening on (\S+)/, 'fmv-ingest serve');
   return { ...child(proc, output), restUrl: m[1]! };
+}
+
+/** Polls `fn` until it returns a value. */
+export async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v !== undefined) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Every file below dir, relative, sorted. */
+export function files(dir: string, prefix = ''): string[] {
+  return readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
+    .sort();
 }

@@ -10,7 +10,7 @@ import type { MediaError } from '../src/errors.js';
 import type { JobResource } from '../src/jobs/job.js';
 import { JobManager } from '../src/jobs/manager.js';
 import { flightClip, freshDir } from './jobs-fixtures.js';
-import { startRedis, type RedisServer } from './scaleout-helpers.js';
+import { files, startRedis, type RedisServer, until } from './scaleout-helpers.js';
 
 const KEYS = ['jobId', 'inputs', 'messages', 'type', 'results', 'status', 'username', 'customAttributes'];
 
@@ -23,22 +23,6 @@ async function open(queue: Record<string, unknown>, extra: Record<string, unknow
   const m = await JobManager.open({ outDir: join(data, 'services'), tempDir: join(data, 'tmp'), hwaccel: 'cpu', concurrency: 1, ...extra, queue: { redis: redis.url, ...queue } });
   managers.push(m);
   return m;
-}
-
-function files(dir: string, prefix = ''): string[] {
-  return readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? files(join(dir, e.name), `${prefix}${e.name}/`) : [`${prefix}${e.name}`]))
-    .sort();
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 beforeAll(async () => {

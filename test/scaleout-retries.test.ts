@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { JobManager } from '../src/jobs/manager.js';
 import { flightClip, freshDir } from './jobs-fixtures.js';
-import { startRedis, startWorker, type Child, type RedisServer } from './scaleout-helpers.js';
+import { startRedis, startWorker, type Child, type RedisServer, until } from './scaleout-helpers.js';
 
 let redis: RedisServer | undefined;
 let node: JobManager | undefined;
@@ -28,12 +28,7 @@ it('with --retries 0 a job whose worker is SIGKILLed ends FAILED with ERR_INTERR
   workers.push(first);
   node = await JobManager.open({ outDir: join(data, 'services'), queue: { redis: redis.url } });
   const job = await node.submit(long, { requestedResolutions: 'sd', serviceName: 'Retries' });
-  for (let i = 0; ; i++) {
-    const r = await node.findJob(job.id);
-    if ((r?.customAttributes.progress?.frames ?? 0) > 0) break;
-    if (i > 1200) throw new Error('the pass never started');
-    await new Promise((res) => setTimeout(res, 50));
-  }
+  await until('the pass to start', async () => ((await node!.findJob(job.id))?.customAttributes.progress?.frames ?? 0) > 0 || undefined);
   await first.stop('SIGKILL');
   workers.push(await startWorker(redis.url, data, flags));
   const r = await job.finished;

@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { MediaError } from '../../errors.js';
 import { JOB_ID_PATTERN } from '../../jobs/ids.js';
+import type { JobResource } from '../../jobs/job.js';
 import { arcgisError, one, restRequest, sendJson, type Fields, type Params, type ServerContext } from '../context.js';
 
 /** Redis unreachable: 503 with the code and the message naming the URL; true when answered. */
@@ -35,35 +36,29 @@ export function jobRoutes(api: FastifyInstance, ctx: ServerContext): void {
     }
   });
 
-  api.get('/jobs/job/:jobId', async (req, reply) => {
-    const r = restRequest(ctx, req, reply);
-    if (!r) return reply;
-    const jobId = (req.params as Params).jobId ?? '';
-    try {
-      const job = JOB_ID_PATTERN.test(jobId) ? await manager.findJob(jobId) : undefined;
-      if (!job) return sendJson(reply, r.f, arcgisError(404, 'Job not found.', [`No job with id '${jobId.slice(0, 80)}'.`]));
-      return sendJson(reply, r.f, job);
-    } catch (err) {
-      if (sendQueueUnavailable(reply, r.f, err, 'Unable to read the job.')) return reply;
-      throw err;
-    }
-  });
+  /** One job's route: the token checked, the job found (else 404), Redis errors as 503. */
+  const withJob =
+    (unavailable: string, answer: (reply: FastifyReply, f: Fields, job: JobResource) => Promise<FastifyReply>) =>
+    async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+      const r = restRequest(ctx, req, reply);
+      if (!r) return reply;
+      const jobId = (req.params as Params).jobId ?? '';
+      try {
+        const job = JOB_ID_PATTERN.test(jobId) ? await manager.findJob(jobId) : undefined;
+        if (!job) return sendJson(reply, r.f, arcgisError(404, 'Job not found.', [`No job with id '${jobId.slice(0, 80)}'.`]));
+        return await answer(reply, r.f, job);
+      } catch (err) {
+        if (sendQueueUnavailable(reply, r.f, err, unavailable)) return reply;
+        throw err;
+      }
+    };
 
-  const cancel = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const r = restRequest(ctx, req, reply);
-    if (!r) return reply;
-    const jobId = (req.params as Params).jobId ?? '';
-    try {
-      const job = JOB_ID_PATTERN.test(jobId) ? await manager.findJob(jobId) : undefined;
-      if (!job) return sendJson(reply, r.f, arcgisError(404, 'Job not found.', [`No job with id '${jobId.slice(0, 80)}'.`]));
-      const cancelled = await manager.cancelJob(jobId);
-      if (!cancelled) return sendJson(reply, r.f, arcgisError(409, 'Unable to cancel the job.', [`The job is ${job.status} and can no longer be cancelled.`]));
-      return sendJson(reply, r.f, { jobId, success: true });
-    } catch (err) {
-      if (sendQueueUnavailable(reply, r.f, err, 'Unable to cancel the job.')) return reply;
-      throw err;
-    }
-  };
+  api.get('/jobs/job/:jobId', withJob('Unable to read the job.', async (reply, f, job) => sendJson(reply, f, job)));
+
+  const cancel = withJob('Unable to cancel the job.', async (reply, f, job) => {
+    if (!(await manager.cancelJob(job.jobId))) return sendJson(reply, f, arcgisError(409, 'Unable to cancel the job.', [`The job is ${job.status} and can no longer be cancelled.`]));
+    return sendJson(reply, f, { jobId: job.jobId, success: true });
+  });
   api.post('/jobs/job/:jobId/cancel', cancel);
   api.delete('/jobs/job/:jobId', cancel);
 }
