@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaError } from '../src/errors.js';
 import type { JobResource } from '../src/jobs/job.js';
 import { JobManager } from '../src/jobs/manager.js';
-import { flightClip, freshDir } from './jobs-fixtures.js';
+import { startServer } from '../src/server/app.js';
+import { resolveServerConfig } from '../src/server/config.js';
+import { fixtures, flightClip, freshDir } from './jobs-fixtures.js';
 import { files, startRedis, type RedisServer, until } from './scaleout-helpers.js';
 
 const KEYS = ['jobId', 'inputs', 'messages', 'type', 'results', 'status', 'username', 'customAttributes'];
@@ -128,6 +130,30 @@ describe('the Redis queue', () => {
     expect(existsSync(join(data, 'services', '.staging', running.id))).toBe(false);
     expect(readdirSync(join(data, 'tmp')).filter((n) => n.startsWith(running.id))).toEqual([]);
     await worker.close();
+  });
+
+  it('serve with redis and worker: one server that queues on Redis and runs the ingests itself; livestreams are refused', async () => {
+    const server = await startServer(
+      resolveServerConfig([{ name: 'test', values: { port: 0, dataDir: join(data, 'node'), inputRoots: [fixtures], users: ['admin:correct horse'], hwaccel: 'cpu', redis: redis.url, worker: true } }]),
+    );
+    try {
+      const post = async (path: string, form: Record<string, string>) =>
+        (await (await fetch(`${server.restUrl}${path}`, { method: 'POST', body: new URLSearchParams({ f: 'json', ...form }) })).json()) as Record<string, unknown>;
+      const { token } = (await post('/generateToken', { username: 'admin', password: 'correct horse' })) as { token: string };
+      const added = await post('/services/Served/addLayer', { token, requestedResolutions: 'sd', createParameters: JSON.stringify({ type: 'ondemand', source: { path: 'Scale_Short.ts' } }) });
+      expect(added.success).toBe(true);
+      const done = await until('the job to end', async () => {
+        const r = (await (await fetch(`${server.restUrl}/jobs/job/${added.jobId as string}?f=json&token=${token}`)).json()) as JobResource;
+        return r.status === 'COMPLETED' || r.status === 'FAILED' ? r : undefined;
+      });
+      expect(done.status).toBe('COMPLETED');
+      expect(done.customAttributes.worker).toEqual({ host: expect.any(String), pid: process.pid });
+      expect(existsSync(join(data, 'node', 'services', 'Served', '0', 'ABR.m3u8'))).toBe(true);
+      const live = await post('/services/Live/addLayer', { token, createParameters: JSON.stringify({ type: 'livestream', streamAddress: 'udp://127.0.0.1:5600' }) });
+      expect(live.error).toMatchObject({ code: 400, details: [expect.stringMatching(/^Live jobs run only in the in-process mode/)] });
+    } finally {
+      await server.close();
+    }
   });
 
   it('refuses what cannot work in Redis mode with typed errors', async () => {

@@ -267,7 +267,7 @@ function redisOf(merged: ConfigInput, where: (key: ConfigKey) => string): { redi
   const redis = merged.redis === undefined ? null : checkString(merged.redis, where('redis'), { nonEmpty: true });
   if (redis !== null && !/^rediss?:\/\//.test(redis)) throw invalid('a redis:// or rediss:// URL', where('redis'), redactRedisUrl(redis));
   const worker = merged.worker === undefined ? false : checkBoolean(merged.worker, where('worker'));
-  if (worker && redis === null) throw invalid('set only with redis (without it every server runs its own ingests)', where('worker'), worker);
+  if (worker && redis === null) throw invalid('false unless redis is set (without it every server runs its own ingests)', where('worker'), worker);
   return { redis, worker };
 }
 
