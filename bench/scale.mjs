@@ -5,7 +5,7 @@
 // how throughput scales with workers (ratio to one worker, and per core used).
 //
 //   node bench/scale.mjs [--jobs 12] [--workers 1,2,4] [--seconds 2] [--width 320] [--height 240]
-//                        [--idle 10] [--json report.json]
+//                        [--idle 20] [--json report.json]
 //
 // It starts its own redis-server (Debian's) on a free loopback port, AOF with appendfsync always
 // (what the README recommends), in a temporary directory, and stops it at the end.
@@ -26,7 +26,7 @@ const opt = (name, fallback) => {
 const JOBS = Number(opt('jobs', '12'));
 const WORKERS = opt('workers', '1,2,4').split(',').map(Number);
 const SECONDS = Number(opt('seconds', '2'));
-const IDLE = Number(opt('idle', '10'));
+const IDLE = Number(opt('idle', '20'));
 const JSON_OUT = opt('json', undefined);
 
 const { JobManager, synthesizeFlightClip } = await import(pathToFileURL(join(root, 'dist', 'index.js')).href);

@@ -119,7 +119,10 @@ export class RedisBackend implements QueueBackend {
     const p = this.plan(input, options);
     // Refused at once while disconnected: a request must not hang on a queue that is not there.
     if (this.client.status !== 'ready') throw queueUnavailable(this.options.shown, new Error(`connection ${this.client.status}`));
-    const jobId = await bounded(SUBMIT_TIMEOUT_MS, this.enqueue(p)).catch((err: unknown) => {
+    const enqueued = this.enqueue(p);
+    const jobId = await bounded(SUBMIT_TIMEOUT_MS, enqueued).catch((err: unknown) => {
+      // Too slow: the caller is told the job was not accepted, so one that lands later is cancelled.
+      enqueued.then((id) => this.cancel(id), () => undefined).catch(() => undefined);
       throw this.unavailable(err);
     });
     const handle = this.handle(jobId);
@@ -156,9 +159,11 @@ export class RedisBackend implements QueueBackend {
       ...(p.inputRoots !== undefined ? { inputRoots: p.inputRoots } : {}),
     };
     try {
-      // Failures are the job's own (recorded in its resource), never retried by BullMQ; a worker
-      // that stops is taken care of by stalled-job detection (see worker.ts).
-      await this.queue(p.tag).add('ingest', data, { jobId, attempts: 1, removeOnComplete: true, removeOnFail: true });
+      // An ingest's own failure is recorded in its resource and not retried (the input would fail
+      // again): the worker's processor does not throw for it. BullMQ's attempts cover a worker that
+      // could not talk to Redis when it took the job; a worker that stops is taken care of by
+      // stalled-job detection (see worker.ts).
+      await this.queue(p.tag).add('ingest', data, { jobId, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: true, removeOnFail: true });
     } catch (err) {
       await this.jobs.remove(jobId).catch(() => undefined);
       throw err;
