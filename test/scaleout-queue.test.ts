@@ -156,6 +156,31 @@ describe('the Redis queue', () => {
     }
   });
 
+  it('the same interface in the in-process mode: submit, findJob, findJobs, and the cancel route', async () => {
+    const long = await flightClip('Long_Flight.ts', { width: 640, height: 360, durationSeconds: 20 });
+    const server = await startServer(resolveServerConfig([{ name: 'test', values: { port: 0, dataDir: join(data, 'local-node'), inputRoots: [fixtures], users: ['admin:correct horse'], hwaccel: 'cpu' } }]));
+    try {
+      expect(server.manager.queueKind).toBe('local');
+      const post = async (path: string, form: Record<string, string>) =>
+        (await (await fetch(`${server.restUrl}${path}`, { method: 'POST', body: new URLSearchParams({ f: 'json', ...form }) })).json()) as Record<string, unknown>;
+      const { token } = (await post('/generateToken', { username: 'admin', password: 'correct horse' })) as { token: string };
+      const added = await post('/services/LocalCancel/addLayer', { token, requestedResolutions: 'sd', createParameters: JSON.stringify({ type: 'ondemand', source: { path: 'Long_Flight.ts' } }) });
+      const id = added.jobId as string;
+      await until('the pass to start', async () => ((await server.manager.findJob(id))?.customAttributes.progress?.frames ?? 0) > 0 || undefined);
+      expect(await post(`/jobs/job/${id}/cancel`, { token })).toEqual({ jobId: id, success: true });
+      const r = await server.manager.waitForJob(id);
+      expect(r.status).toBe('CANCELLED');
+      expect((await server.manager.findJobs()).jobs.map((j) => j.jobId)).toEqual([id]);
+      expect(await post(`/jobs/job/${id}/cancel`, { token })).toMatchObject({ error: { code: 409 } });
+      expect(await post('/jobs/job/jnope/cancel', { token })).toMatchObject({ error: { code: 404 } });
+      const handle = await server.manager.submit(long, { requestedResolutions: 'sd', serviceName: 'LocalCancel' });
+      expect(await handle.cancel()).toBe(true);
+      expect((await handle.finished).status).toBe('CANCELLED');
+    } finally {
+      await server.close();
+    }
+  });
+
   it('refuses what cannot work in Redis mode with typed errors', async () => {
     const node = await open({});
     expect(() => node.ingest(clip)).toThrow(expect.objectContaining({ code: 'ERR_QUEUE_MODE' }));
