@@ -38,7 +38,7 @@ beforeAll(async () => {
   const serve = ['--input-root', fixtures, '--user', 'admin:correct horse'];
   // Started one after another: each start compiles the CLI in its own process.
   for (let i = 0; i < 2; i++) nodes.push(await startServerNode(redis.url, data, serve));
-  for (let i = 0; i < 3; i++) workers.push(await startWorker(redis.url, data, ['--concurrency', '1', '--lock-seconds', '3']));
+  for (let i = 0; i < 3; i++) workers.push(await startWorker(redis.url, data, ['--concurrency', '1', '--lock-seconds', '5']));
 });
 
 afterAll(async () => {
