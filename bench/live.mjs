@@ -10,7 +10,8 @@
 //   CPU, RSS         CPU seconds per second of wall time, peak RSS of this process
 //   part listed      with --low-latency: the same for LL-HLS parts (p50/p95)
 // Options: --seconds N (default 60), --paths udp,srt, --resolutions fhd (ladder top), --preset veryfast,
-// --low-latency (LL-HLS parts of 0.5 s).
+// --low-latency (LL-HLS parts of 0.5 s), --soak N (one UDP run of N seconds: RSS after the first minute
+// and at the end, KLV units sent and received, packets the demuxer found damaged).
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,11 @@ function args() {
     else if (a[i] === '--resolutions') o.resolutions = a[++i];
     else if (a[i] === '--preset') o.preset = a[++i];
     else if (a[i] === '--low-latency') o.lowLatency = true;
+    else if (a[i] === '--soak') {
+      o.seconds = Number(a[++i]);
+      o.paths = ['udp'];
+      o.soak = true;
+    }
     else throw new Error(`unknown argument ${a[i]}`);
   }
   return o;
@@ -43,6 +49,7 @@ const percentile = (values, p) => {
 /** Notes the wall time each PES with a PTS starts on each PID, from TS datagrams. */
 function startTap(port) {
   const firstSeen = new Map(); // `${pid}:${pts}` → ms
+  const counts = { klv: 0 }; // KLV PES sent
   const pids = new Map(); // pid → 'video' | 'klv'
   const socket = createSocket('udp4');
   socket.on('message', (buf) => {
@@ -63,12 +70,13 @@ function startTap(port) {
       const b = p + 9;
       const pts = (buf[b] & 0x0e) * 536870912 + buf[b + 1] * 4194304 + (buf[b + 2] >> 1) * 32768 + buf[b + 3] * 128 + (buf[b + 4] >> 1);
       pids.set(pid, kind);
+      if (kind === 'klv') counts.klv++;
       const key = `${kind}:${pts}`;
       if (!firstSeen.has(key)) firstSeen.set(key, now);
     }
   });
   socket.bind(port, '127.0.0.1');
-  return { firstSeen, close: () => socket.close() };
+  return { firstSeen, counts, close: () => socket.close() };
 }
 
 async function freePort() {
@@ -130,13 +138,19 @@ async function runPath(path, clip, o, startLive) {
   }, 5);
   const cpu0 = process.cpuUsage();
   let peakRss = 0;
-  const rss = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 200);
+  const rssSamples = [];
+  const rss = setInterval(() => {
+    const now = process.memoryUsage().rss;
+    peakRss = Math.max(peakRss, now);
+    if (rssSamples.length === 0 || Date.now() - rssSamples.at(-1).at >= 5000) rssSamples.push({ at: Date.now(), rss: now });
+  }, 200);
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   const lag = run.status().lagSeconds;
   clearInterval(poll);
   sender.kill('SIGKILL');
+  const klvReceived = run.status().klvPackets;
   run.stop();
-  await run.done;
+  const result = await run.done;
   await reader;
   clearInterval(rss);
   tap.close();
@@ -171,7 +185,10 @@ async function runPath(path, clip, o, startLive) {
   };
   const segmentLatency = latencies(listedAt);
   const partLatency = latencies(partListedAt);
-  return { path, segmentLatency, partLatency, klvLatency, lag, warnings: [...new Set(warnings)], cpu: (cpu.user + cpu.system) / 1e6 / wall, peakRss, segments: listedAt.size };
+  const klvSent = tap.counts.klv;
+  const afterMinute = rssSamples.find((x) => x.at - t0 >= 60_000) ?? rssSamples[0];
+  const soak = { rssAfterMinute: afterMinute?.rss ?? 0, rssEnd: rssSamples.at(-1)?.rss ?? 0, klvSent, klvReceived, corrupt: result.counts.corruptPackets, decodeErrors: result.counts.decodeErrors, shed: result.counts.framesShed };
+  return { path, soak, segmentLatency, partLatency, klvLatency, lag, warnings: [...new Set(warnings)], cpu: (cpu.user + cpu.system) / 1e6 / wall, peakRss, segments: listedAt.size };
 }
 
 async function main() {
@@ -192,6 +209,13 @@ async function main() {
         `  lag ${r.lag === null ? '-' : r.lag.toFixed(2)} s  CPU ${r.cpu.toFixed(2)} cores  peak RSS ${(r.peakRss / 1048576).toFixed(0)} MB` +
         (r.warnings.length ? `  warnings ${r.warnings.join(',')}` : ''),
     );
+    if (o.soak) {
+      const mb = (b) => (b / 1048576).toFixed(1);
+      console.log(
+        `soak ${o.seconds} s: RSS ${mb(r.soak.rssAfterMinute)} MB after the first minute, ${mb(r.soak.rssEnd)} MB at the end (growth ${mb(r.soak.rssEnd - r.soak.rssAfterMinute)} MB)` +
+          `  KLV PES sent ${r.soak.klvSent}, packets decoded ${r.soak.klvReceived}  damaged packets ${r.soak.corrupt}  decode errors ${r.soak.decodeErrors}  frames shed ${r.soak.shed}`,
+      );
+    }
   }
 }
 
