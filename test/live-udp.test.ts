@@ -149,6 +149,20 @@ describe('live ingest over UDP', () => {
     expect(existsSync(join(out, 'klv.geojson'))).toBe(true);
   });
 
+  it('joins a multicast group and ingests the feed sent to it, KLV included', async () => {
+    const port = await freeUdpPort();
+    const out = scratchDir('live-udp-multicast');
+    const group = `udp://239.255.77.1:${port}`;
+    const run = startLive(`${group}?fifo_size=100000&overrun_nonfatal=1`, { outDir: out, ...base });
+    runs.push(run);
+    feeds.push(startFeed(clip().path, `${group}?pkt_size=1316&ttl=1`));
+    await waitFor('two multicast segments', () => parseMediaPlaylist(readIfExists(join(out, '360p', '360p.m3u8'))).segments.length >= 2, 20_000);
+    run.stop();
+    const result = await run.done;
+    expect(result.telemetry.packets).toBeGreaterThan(5);
+    expect(result.renditions[0]!.klvUnits).toBeGreaterThan(5);
+  });
+
   it('fails with ERR_INPUT_TIMEOUT, writing nothing, when no feed ever arrives', async () => {
     const port = await freeUdpPort();
     const out = scratchDir('live-udp-never');
