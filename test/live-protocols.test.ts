@@ -1,5 +1,5 @@
-// Live inputs other than plain UDP, each from a real sender: SRT as listener and as caller (KLV
-// carried, passphrase passed through), RTMP and RTSP in listen mode (a camera pushes to us; FFmpeg
+// Live inputs other than plain UDP, each from a real sender: SRT as listener and as caller, RIST (KLV
+// carried, passphrase passed through), RTMP pulled and RTMP and RTSP in listen mode (a camera pushes to us; FFmpeg
 // carries no KLV over FLV or RTP, so these are video and audio), and a pipe into the CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -68,6 +68,30 @@ describe('live inputs', () => {
     expect(result.audio).not.toBe('none');
     expect(result.telemetry.packets).toBe(0);
     expect(existsSync(join(out, 'klv.ndjson'))).toBe(true);
+  });
+
+  it('RTMP pull: we play a stream an RTMP server offers', async () => {
+    const port = await freeTcpPort();
+    const out = scratchDir('live-rtmp-pull');
+    // The ffmpeg CLI as a one-stream RTMP server: it waits for the player to connect.
+    feeds.push(
+      spawn('ffmpeg', ['-hide_banner', '-v', 'error', '-re', '-stream_loop', '-1', '-i', clip().path, '-map', '0:v', '-map', '0:a', '-c', 'copy', '-f', 'flv', '-listen', '1', `rtmp://127.0.0.1:${port}/live/cam1`], {
+        stdio: 'ignore',
+      }),
+    );
+    await new Promise((r) => setTimeout(r, 700));
+    const result = await untilTwoSegments(startLive(`rtmp://127.0.0.1:${port}/live/cam1`, { outDir: out, ...base }), out, false);
+    expect(result.audio).not.toBe('none');
+  });
+
+  it('RIST: a sender pushes a KLV feed to our receiver', async () => {
+    const port = await freeUdpPort();
+    const out = scratchDir('live-rist');
+    const run = startLive(`rist://@127.0.0.1:${port}`, { outDir: out, ...base });
+    await new Promise((r) => setTimeout(r, 500));
+    feeds.push(startFeed(clip().path, `rist://127.0.0.1:${port}?pkt_size=1316`));
+    const result = await untilTwoSegments(run, out, true);
+    expect(result.telemetry.packets).toBeGreaterThan(5);
   });
 
   it('RTSP listen: a camera announces and records to us', async () => {
