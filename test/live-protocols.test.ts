@@ -70,6 +70,35 @@ describe('live inputs', () => {
     expect(existsSync(join(out, 'klv.ndjson'))).toBe(true);
   });
 
+  it('SRT caller: when the sender goes away and comes back, we dial again and mark the break', async () => {
+    const port = await freeUdpPort();
+    const out = scratchDir('live-srt-redial');
+    let sender = startFeed(clip().path, `srt://127.0.0.1:${port}?mode=listener`);
+    feeds.push(sender);
+    await new Promise((r) => setTimeout(r, 500));
+    const warnings: string[] = [];
+    const run = startLive(`srt://127.0.0.1:${port}?mode=caller`, { outDir: out, ...base, live: { windowSegments: 30, inputTimeoutMs: 600, reconnectWindowMs: 20_000 } }, {
+      onWarning: (w) => warnings.push(w.code),
+    });
+    runs.push(run);
+    await waitFor('two segments', () => playlist(out).segments.length >= 2, 20_000);
+    await killFeed(sender);
+    await waitFor('INPUT_STALLED', () => warnings.includes('INPUT_STALLED'), 8000);
+    const klvBefore = run.status().klvPackets;
+    sender = startFeed(clip().path, `srt://127.0.0.1:${port}?mode=listener`);
+    feeds.push(sender);
+    await waitFor('INPUT_RESUMED', () => warnings.includes('INPUT_RESUMED'), 15_000);
+    await waitFor('a discontinuity and segments after it', () => {
+      const p = parseMediaPlaylist(readIfExists(join(out, '360p', '360p.m3u8')));
+      return p.discontinuities === 1 && p.segments.length >= 5;
+    }, 20_000);
+    run.stop();
+    const result = await run.done;
+    expect(warnings).not.toContain('INPUT_ENDED');
+    expect(result.telemetry.packets).toBeGreaterThan(klvBefore + 5);
+    expect(playlist(out).ended).toBe(true);
+  });
+
   it('RTMP pull: we play a stream an RTMP server offers', async () => {
     const port = await freeTcpPort();
     const out = scratchDir('live-rtmp-pull');

@@ -1,5 +1,8 @@
 #include "core/input.h"
 
+#include <chrono>
+#include <thread>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -149,6 +152,10 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
   DictHolder ioOptions;
   setAll(&ioOptions.d, options.formatOptions);
   const int openRet = avio_open2(&source, url.c_str(), AVIO_FLAG_READ, &interrupt, &ioOptions.d);
+  protocolOptions_ = options.formatOptions;
+  // A live feed over a connection (an SRT or TCP peer that goes away and comes back) is dialled
+  // or listened for again when it closes; the demuxer reads on as over a gap.
+  reconnectable_ = cancel.lostMs() > 0 && (url.rfind("srt://", 0) == 0 || url.rfind("tcp://", 0) == 0);
   const bool protocolOpened = openRet >= 0;
   if (openRet >= 0) {
     source_.reset(source);
@@ -273,15 +280,45 @@ int MediaInput::readFrame(AVPacket* packet) {
   return ret;
 }
 
+bool MediaInput::reconnect() {
+  AVIOInterruptCB interrupt = cancel_->inputInterruptCallback();
+  int backoffMs = 100;
+  for (;;) {
+    source_.reset();
+    // The interrupt callback ends the wait on a stop, a cancel, or when the watch calls it lost.
+    for (int waited = 0; waited < backoffMs; waited += 20) {
+      if (interrupt.callback(interrupt.opaque)) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    AVIOContext* source = nullptr;
+    DictHolder options;
+    setAll(&options.d, protocolOptions_);
+    if (avio_open2(&source, url_.c_str(), AVIO_FLAG_READ, &interrupt, &options.d) >= 0) {
+      source_.reset(source);
+      ++reconnects_;
+      return true;
+    }
+    if (interrupt.callback(interrupt.opaque)) return false;
+    backoffMs = std::min(backoffMs * 2, 2000);
+  }
+}
+
 int MediaInput::readTapped(void* opaque, uint8_t* buf, int size) {
   auto* self = static_cast<MediaInput*>(opaque);
-  const int64_t pos = avio_tell(self->source_.get());
-  const int n = avio_read_partial(self->source_.get(), buf, size);
+  if (!self->source_ && !(self->reconnectable_ && self->reconnect())) return AVERROR_EOF;
+  int64_t pos = avio_tell(self->source_.get());
+  int n = avio_read_partial(self->source_.get(), buf, size);
+  while (n <= 0 && n != AVERROR_EXIT && self->reconnectable_) {
+    // The peer closed the connection: wait for it again (the silence is watched meanwhile).
+    if (!self->reconnect()) return n == 0 ? AVERROR_EOF : n;
+    pos = -1;  // a new connection: its bytes are not the start of the stream the tables tap reads
+    n = avio_read_partial(self->source_.get(), buf, size);
+  }
   if (n <= 0) return n == 0 ? AVERROR_EOF : n;
   self->bytesRead_ += n;
   self->cancel_->inputActivity();
   // Feed only the bytes that continue the stream where the tap left off.
-  if (self->tapPos_ < kTapLimit && pos <= self->tapPos_ && pos + n > self->tapPos_) {
+  if (pos >= 0 && self->tapPos_ < kTapLimit && pos <= self->tapPos_ && pos + n > self->tapPos_) {
     const int64_t skip = self->tapPos_ - pos;
     self->tables_.feed(buf + skip, static_cast<size_t>(n - skip));
     self->tapPos_ = pos + n;

@@ -64,6 +64,9 @@ class MediaInput {
   void throwIfRefused() const;
   // ERR_INPUT_TIMEOUT when the input watch found the input silent past its limit.
   void throwIfSilent(const char* step) const;
+  // Live, connection-oriented (srt, tcp): the connection closed; opens it again, with backoff,
+  // until bytes flow or the watch calls the input lost (or a stop). False when it gave up.
+  bool reconnect();
 
   CancelToken* cancel_ = nullptr;
   std::vector<std::string> allowedRoots_;
@@ -72,6 +75,9 @@ class MediaInput {
   std::string refused_;
 
   std::string url_;
+  std::vector<std::pair<std::string, std::string>> protocolOptions_;  // given again on a reconnect
+  bool reconnectable_ = false;
+  int64_t reconnects_ = 0;
   bool srtSecret_ = false;  // an SRT input with a passphrase (a mismatch shows only as silence)
   TsProgramTables tables_;
   int64_t tapPos_ = 0;
