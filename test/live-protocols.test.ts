@@ -177,6 +177,41 @@ describe('live inputs', () => {
     expect(readFileSync(join(out, 'klv.csv'), 'utf8').split('\n').length).toBeGreaterThan(5);
   });
 
+  it('the CLI records a feed as a live layer of a service with --service-name, and prints its job', async () => {
+    const root = scratchDir('live-cli-service');
+    const sender = startFeed(clip().path, '-');
+    feeds.push(sender);
+    const cli = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'live', '-', '--out', root, '--service-name', 'Cam1', '--layer-name', 'Front', '--resolutions', 'sd', '--json'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    sender.stdout!.pipe(cli.stdin);
+    cli.stdin.on('error', () => undefined);
+    let stdout = '';
+    cli.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.once('exit', (code) => resolve(code)));
+    const layer = join(root, 'Cam1', '0');
+    try {
+      await waitFor('two segments in the service layer', () => parseMediaPlaylist(readIfExists(join(layer, '360p', '360p.m3u8'))).segments.length >= 2, 30_000);
+      cli.kill('SIGINT');
+      expect(await exited).toBe(0);
+    } finally {
+      cli.kill('SIGKILL');
+    }
+    const done = stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; job?: { status: string; results: { serviceName: string; layerId: number }; customAttributes: { live?: { mode: string } } } }).find((e) => e.type === 'done');
+    expect(done?.job).toMatchObject({ status: 'COMPLETED', results: { serviceName: 'Cam1', layerId: 0 }, customAttributes: { live: { mode: 'server' } } });
+    expect(parseMediaPlaylist(readIfExists(join(layer, '360p', '360p.m3u8'))).ended).toBe(true);
+    expect(existsSync(join(layer, 'klv.ndjson'))).toBe(true);
+  });
+
+  it('the CLI refuses flags that a service layer does not take, naming them', async () => {
+    const cli = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'live', 'udp://127.0.0.1:9', '--out', scratchDir('live-cli-service-bad'), '--service-name', 'Cam2', '--segment-seconds', '1'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    cli.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const code = await new Promise<number | null>((resolve) => cli.once('exit', resolve));
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--segment-seconds cannot be used with --service-name/);
+  });
+
   it('the CLI refuses bad flags with exit code 2, naming the flag', async () => {
     const cli = spawn(process.execPath, [join(repoRoot, 'dist', 'cli.js'), 'live', 'udp://127.0.0.1:9', '--out', scratchDir('live-cli-bad'), '--window', 'six'], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { MediaError } from '../errors.js';
 import { startLive, type LiveResult, type LiveStatus } from '../live/index.js';
 import { HWACCELS, TIERS, type HwAccel, type LiveOptions, type PipelineOptions, type Tier } from '../pipeline-options.js';
+import { liveIntoService } from './live-service.js';
 import { parseMilliseconds } from './output.js';
 
 interface LiveCliOptions {
@@ -20,6 +21,9 @@ interface LiveCliOptions {
   format?: string;
   previews?: boolean;
   json?: boolean;
+  serviceName?: string;
+  layerName?: string;
+  username?: string;
 }
 
 function number(value: string | undefined, flag: string, integer: boolean): number | undefined {
@@ -77,7 +81,7 @@ export function registerLiveCommand(program: Command): void {
     .command('live')
     .description('ingest a live feed (udp://, srt://, rtmp://, rtsp://, rist://, or - for stdin) into a growing HLS ladder with telemetry; Ctrl-C ends it gracefully')
     .argument('<input>', 'feed URL, or - to read MPEG-TS from stdin')
-    .requiredOption('--out <dir>', 'output directory (created if missing); playlists and klv.ndjson are readable while it runs')
+    .requiredOption('--out <dir>', 'output directory (created if missing; with --service-name the storage root); playlists and klv.ndjson are readable while it runs')
     .option('--resolutions <tier>', `highest ladder tier: ${TIERS.join(', ')} (default fhd)`)
     .option('--hwaccel <path>', `hardware path: ${HWACCELS.join(', ')} (default auto)`)
     .option('--window <segments>', 'sliding window of this many segments per playlist (default 6)')
@@ -92,11 +96,18 @@ export function registerLiveCommand(program: Command): void {
     .option('--format <name>', 'input format when it cannot be detected (e.g. mpegts)')
     .option('--previews', 'also write previews (thumbnails and sprites) as the feed arrives')
     .option('--json', 'print events as JSON lines on stdout (state, warning, status every second, done with the result)')
+    .option('--service-name <name>', 'record the feed as a live layer of this service: <out>/<name>/<layerId>/, with a job resource (printed at the end with --json)')
+    .option('--layer-name <name>', 'with --service-name: the layer name')
+    .option('--username <name>', "with --service-name: the username recorded in the job (default: the current user's)")
     .action(async (input: string, opts: LiveCliOptions) => {
       const event = (e: Record<string, unknown>): void => {
         if (opts.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
       };
       const status = new LiveStatusLine(process.stderr);
+      if (opts.serviceName !== undefined) {
+        await liveCommandIntoService(input, opts, status, event);
+        return;
+      }
       const run = startLive(input, liveOptionsFromFlags(opts), {
         onState: (s) => {
           status.line(`state ${s}`);
@@ -137,6 +148,59 @@ export function registerLiveCommand(program: Command): void {
         process.off('SIGTERM', onSignal);
       }
     });
+}
+
+/** The service mode of `live`: the feed becomes a live layer with a job, stopped by SIGINT/SIGTERM. */
+async function liveCommandIntoService(input: string, opts: LiveCliOptions, status: LiveStatusLine, event: (e: Record<string, unknown>) => void): Promise<void> {
+  const flags = liveOptionsFromFlags(opts);
+  const unsupported = [opts.segmentSeconds !== undefined && '--segment-seconds', opts.format !== undefined && '--format', opts.previews && '--previews'].filter((x): x is string => typeof x === 'string');
+  let timer: NodeJS.Timeout | undefined;
+  let stopJob: (() => void) | undefined;
+  const onSignal = (): void => {
+    status.line('stopping: finishing the playlists and telemetry');
+    stopJob?.();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const job = await liveIntoService(
+      {
+        input,
+        root: opts.out,
+        serviceName: opts.serviceName!,
+        live: flags.live as LiveOptions,
+        unsupported,
+        ...(opts.layerName !== undefined ? { layerName: opts.layerName } : {}),
+        ...(opts.username !== undefined ? { username: opts.username } : {}),
+        ...(flags.requestedResolutions ? { requestedResolutions: flags.requestedResolutions } : {}),
+        ...(flags.hwaccel ? { hwaccel: flags.hwaccel } : {}),
+      },
+      {
+        onJob: (job, liveStatus) => {
+          stopJob = () => job.stop();
+          job.on('warning', (w) => {
+            status.line(`warning ${w.code}: ${w.message}`);
+            event({ type: 'warning', ...w });
+          });
+          timer = setInterval(() => {
+            const s = liveStatus();
+            if (!s) return;
+            status.update(s);
+            event({ type: 'status', ...s, warnings: undefined });
+          }, 1000);
+        },
+      },
+    );
+    status.clear();
+    const resource = job.toJSON();
+    if (opts.json) event({ type: 'done', job: resource });
+    else process.stdout.write(`${resource.status}: ${resource.results.serviceName} layer ${resource.results.layerId}  job ${resource.jobId}\n`);
+    process.exitCode = resource.status === 'COMPLETED' ? 0 : 1;
+  } finally {
+    if (timer) clearInterval(timer);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 /**
