@@ -108,6 +108,38 @@ describe('LL-HLS output', () => {
     expect(existsSync(join(out, '360p', '360p_00000.0.m4s'))).toBe(false);
   });
 
+  it('marks a break in the feed in the parts too, without counting the gap in any duration', async () => {
+    const port = await freeUdpPort();
+    const out = scratchDir('live-ll-break');
+    const feedClip = makeClip(clipsDir, 'live360', { width: 640, height: 360, fps: 25, seconds: 4, klvRate: 10 });
+    let sender = startFeed(feedClip.path, `udp://127.0.0.1:${port}?pkt_size=1316`);
+    const warnings: string[] = [];
+    const run = startLive(`udp://127.0.0.1:${port}?fifo_size=100000&overrun_nonfatal=1`, { outDir: out, ...base, live: { windowSegments: 30, lowLatency: true, inputTimeoutMs: 600, reconnectWindowMs: 20_000 } }, {
+      onWarning: (w) => warnings.push(w.code),
+    });
+    try {
+      const top = () => readIfExists(join(out, '360p', '360p.m3u8'));
+      await waitFor('two segments', () => listed(top()).segments.length >= 2, 20_000);
+      await killFeed(sender);
+      await waitFor('INPUT_STALLED', () => warnings.includes('INPUT_STALLED'), 8000);
+      sender = startFeed(feedClip.path, `udp://127.0.0.1:${port}?pkt_size=1316`);
+      await waitFor('INPUT_RESUMED', () => warnings.includes('INPUT_RESUMED'), 8000);
+      await waitFor('segments after the break', () => top().includes('#EXT-X-DISCONTINUITY') && top().split('#EXT-X-DISCONTINUITY')[1]!.split('#EXTINF').length > 2, 20_000);
+      run.stop();
+      await run.done;
+    } finally {
+      await killFeed(sender);
+    }
+    const text = readFileSync(join(out, '360p', '360p.m3u8'), 'utf8');
+    const l = listed(text);
+    for (const seg of l.segments) expect(seg.duration).toBeLessThanOrEqual(2.05);
+    for (const seg of l.segments.filter((x) => x.parts.length > 0)) {
+      for (const p of seg.parts) expect(p.duration).toBeLessThanOrEqual(0.5 + 1e-6);
+      expect(seg.parts.reduce((a, p) => a + p.duration, 0)).toBeCloseTo(seg.duration, 3);
+    }
+    expect(text.match(/#EXT-X-DISCONTINUITY\n/g)).toHaveLength(1);
+  });
+
   it('refuses TS segments and parts longer than half a segment, naming the option', async () => {
     const out = scratchDir('live-ll-bad');
     expect(() => startLive(clip().path, { outDir: out, ...base, segmentFormat: 'ts', live: { lowLatency: true } })).toThrow(/segmentFormat/);

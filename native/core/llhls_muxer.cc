@@ -184,7 +184,8 @@ void LowLatencyMuxer::closePart(int64_t nextPts90k, bool lastOfSegment) {
   const std::string uri = partUri(segmentIndex_, partIndex_);
   writeFileAtomically(pathOf(uri), part, "ERR_OUTPUT", kStep);
   segmentBytes_.insert(segmentBytes_.end(), part.begin(), part.end());
-  const double end = nextPts90k == AV_NOPTS_VALUE ? mediaEnd_ : static_cast<double>(nextPts90k) / 90000;
+  // The media written so far ends the part: after a break the next frame comes much later.
+  const double end = mediaEnd_;
   LivePart lp;
   lp.uri = uri;
   lp.duration = std::max(0.0, end - partStart_);
@@ -202,8 +203,7 @@ void LowLatencyMuxer::closeSegment(int64_t nextPts90k) {
   writeFileAtomically(pathOf(uri), segmentBytes_, "ERR_OUTPUT", kStep);
   LiveSegment s;
   s.uri = uri;
-  const double end = nextPts90k == AV_NOPTS_VALUE ? mediaEnd_ : static_cast<double>(nextPts90k) / 90000;
-  s.duration = std::max(0.0, end - segmentStart_);
+  s.duration = std::max(0.0, mediaEnd_ - segmentStart_);
   s.programDateTimeMs = segmentArrivalMs_;
   s.discontinuity = segmentDiscontinuity_;
   s.bytes = static_cast<int64_t>(segmentBytes_.size());
