@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { addonPath, installCommand, log, missingSystemPieces, root, run } from './lib.mjs';
+import { addonPath, buildPackages, installCommand, log, missingSystemPieces, root, run } from './lib.mjs';
 
 const force = process.argv.includes('--force');
 
@@ -34,7 +34,7 @@ try {
   // Building needs neither the ffmpeg command, the browser nor redis-server: only the tests do.
   const missing = missingSystemPieces().filter((m) => !m.startsWith('the ffmpeg command') && !m.startsWith('chromium') && !m.startsWith('redis-server'));
   if (missing.length) {
-    throw new Error(`cannot build the addon, missing: ${missing.join(', ')}.\n  Fix (Debian/Ubuntu): sudo sh -c '${installCommand()}'`);
+    throw new Error(`cannot build the addon, missing: ${missing.join(', ')}.\n  Fix (Debian/Ubuntu): sudo sh -c '${installCommand(buildPackages)}'`);
   }
   // Resolved as Node resolves it: in a consumer's tree cmake-js is usually hoisted above this package.
   let cmakeJs;

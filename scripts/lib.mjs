@@ -64,6 +64,9 @@ export function missingSystemPieces() {
   return missing;
 }
 
-export function installCommand() {
-  return `apt-get update && apt-get install -y --no-install-recommends ${debianPackages.join(' ')}`;
+/** What building the addon needs (the rest of debianPackages serves the tests). */
+export const buildPackages = debianPackages.filter((p) => !['ffmpeg', 'chromium', 'redis-server'].includes(p));
+
+export function installCommand(packages = debianPackages) {
+  return `apt-get update && apt-get install -y --no-install-recommends ${packages.join(' ')}`;
 }
