@@ -14,8 +14,10 @@ import { LoginThrottle, TokenService, loadOrCreateSecret } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { arcgisError, fields, sendHttpError, sendJson, type ServerContext } from './context.js';
 import { realRoots } from './inputs.js';
+import { catalogRoutes } from './routes/catalog.js';
 import { fileRoutes } from './routes/files.js';
 import { jobRoutes } from './routes/jobs.js';
+import { layerRoutes } from './routes/layers.js';
 import { liveRoutes } from './routes/live.js';
 import { addLayerRoutes } from './routes/services.js';
 import { tokenRoutes } from './routes/tokens.js';
@@ -50,7 +52,7 @@ function addCors(app: FastifyInstance, origins: readonly string[]): void {
     const origin = req.headers.origin;
     if (typeof origin !== 'string' || (!anyOrigin && !origins.includes(origin))) return;
     reply.header('access-control-allow-origin', anyOrigin ? '*' : origin);
-    reply.header('access-control-expose-headers', 'Content-Length, Content-Range, Accept-Ranges');
+    reply.header('access-control-expose-headers', 'Content-Length, Content-Range, Accept-Ranges, ETag');
     if (req.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', 'GET, HEAD, POST, OPTIONS');
       reply.header('access-control-allow-headers', 'X-Esri-Authorization, Authorization, Content-Type, Range');
@@ -125,6 +127,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         jobRoutes(api, ctx);
         addLayerRoutes(api, ctx);
         liveRoutes(api, ctx);
+        catalogRoutes(api, ctx);
+        layerRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },
