@@ -15,6 +15,7 @@ import type { ServerConfig } from './config.js';
 import { arcgisError, fields, sendHttpError, sendJson, type ServerContext } from './context.js';
 import { realRoots } from './inputs.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { coverageRoutes } from './routes/coverage.js';
 import { fileRoutes } from './routes/files.js';
 import { jobRoutes } from './routes/jobs.js';
 import { layerRoutes } from './routes/layers.js';
@@ -129,6 +130,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         liveRoutes(api, ctx);
         catalogRoutes(api, ctx);
         layerRoutes(api, ctx);
+        coverageRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },
