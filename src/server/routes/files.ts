@@ -11,6 +11,8 @@ const CONTENT_TYPES: Record<string, string> = {
   ts: 'video/mp2t',
   m4s: 'video/iso.segment',
   mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  csv: 'text/csv; charset=utf-8',
   aac: 'audio/aac',
   jpg: 'image/jpeg',
   jpeg: 'image/jpeg',
@@ -35,6 +37,17 @@ export function withTokenOnUris(playlist: string, token: string): string {
     .join('\n');
 }
 
+/**
+ * Segments and images of a layer are never rewritten (a new poster gets a new name): cached for a
+ * day. Playlists are revalidated every time (ETag), a live layer's within a second.
+ */
+export function fileCacheControl(ext: string, live: boolean, publicOutputs: boolean): string {
+  const scope = publicOutputs ? 'public' : 'private';
+  if (ext === 'm3u8') return live ? `${scope}, max-age=1` : 'no-cache';
+  if (ext === 'json' || ext === 'ndjson' || ext === 'geojson' || ext === 'vtt') return live ? `${scope}, max-age=1` : 'no-cache';
+  return `${scope}, max-age=86400`;
+}
+
 export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
   const { config, tokens, storage } = ctx;
   api.get('/services/:serviceName/VideoServer/:layerId/*', async (req, reply) => {
@@ -56,8 +69,12 @@ export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
     reply.header('accept-ranges', 'bytes');
     reply.header('last-modified', file.mtime.toUTCString());
-    // Published layers never change; playlists are still revalidated so a republished layer is seen.
-    reply.header('cache-control', ext === 'm3u8' ? 'no-cache' : config.publicOutputs ? 'public, max-age=3600' : 'private, max-age=3600');
+    reply.header('cache-control', fileCacheControl(ext, ctx.manager.liveJobFor(p.serviceName!, Number(layerText)) !== undefined, config.publicOutputs));
+    // A validator from size and time: a client holding this version gets 304 and no body.
+    const tag = `W/"${file.size.toString(36)}-${Math.floor(file.mtime.getTime()).toString(36)}"`;
+    reply.header('etag', tag);
+    const held = req.headers['if-none-match'];
+    if (typeof held === 'string' && held.split(',').some((t) => t.trim() === tag || t.trim() === '*')) return reply.code(304).send();
     // A playlist fetched with ?token= hands the token on to the URIs it lists, so a player that
     // cannot set headers (a plain <video> or hls.js without xhrSetup) plays the whole ladder.
     const queryToken = one((req.query as Fields | undefined)?.token);
