@@ -1,6 +1,7 @@
 // The catalog, the service listing, the service and layer resources and isServiceNameAvailable,
 // against real ingests of the KWIVER sample and the simulated flight, with their error answers.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capabilities, versions } from '../src/index.js';
 import { startTestServer, type TestServer } from './server-fixtures.js';
 
 let t: TestServer;
@@ -154,5 +155,24 @@ describe('layer resource', () => {
     expect(other.status).toBe(200);
     const pretty = await t.api('/services/Kwiver/VideoServer/0?f=pjson');
     expect(pretty.headers.get('etag')).not.toBe(tag);
+  });
+});
+
+describe('self', () => {
+  it('says what this machine can do, as capabilities() found it', async () => {
+    const r = await t.api('/self?f=json');
+    const caps = await capabilities();
+    expect(r.body).toMatchObject({
+      hasNvidiaGpu: caps.paths.cuda.available,
+      supportsH264Encoding: caps.paths.cpu.encoders.includes('libx264') || caps.paths.cuda.encoders.includes('h264_nvenc'),
+      supportsH265Encoding: [...caps.paths.cpu.encoders, ...caps.paths.cuda.encoders].some((e) => /x265|hevc/.test(e)),
+      hardware: { nvdec: caps.paths.cuda.available && caps.paths.cuda.decoders.length > 0, vaapi: caps.paths.vaapi.available, configured: 'cpu' },
+      ffmpeg: versions(),
+      storage: { directory: `${t.data}/services` },
+      maxUploadSize: 8 * 1024 ** 3,
+      livestream: { protocols: ['udp', 'srt', 'rtmp', 'rtsp', 'rist'], ports: { rangeMin: 1024, rangeMax: 65535 } },
+    });
+    expect((r.body.hardware as { cuda: { reason: unknown } }).cuda.reason).toBe(caps.paths.cuda.reason);
+    expect((await t.api('/self?f=json', { anonymous: true })).body.error).toMatchObject({ code: 499 });
   });
 });

@@ -20,6 +20,7 @@ import { fileRoutes } from './routes/files.js';
 import { jobRoutes } from './routes/jobs.js';
 import { layerRoutes } from './routes/layers.js';
 import { liveRoutes } from './routes/live.js';
+import { selfRoutes } from './routes/self.js';
 import { addLayerRoutes } from './routes/services.js';
 import { tokenRoutes } from './routes/tokens.js';
 
@@ -131,6 +132,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         catalogRoutes(api, ctx);
         layerRoutes(api, ctx);
         coverageRoutes(api, ctx);
+        selfRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },
