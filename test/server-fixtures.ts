@@ -94,3 +94,9 @@ export async function pollJob(t: TestServer, jobId: string): Promise<JobResource
   }
   throw new Error(`job ${jobId} did not finish`);
 }
+
+/** Metres between two [lon, lat] points (equirectangular; exact enough over metres). */
+export function metres(a: readonly number[], b: readonly number[]): number {
+  const k = 111_320;
+  return Math.hypot((a[0]! - b[0]!) * k * Math.cos((a[1]! * Math.PI) / 180), (a[1]! - b[1]!) * k);
+}

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pointInRings, type Pair } from '../src/geometry/index.js';
 import { syntheticFlight } from '../src/jobs/synthetic-flight.js';
 import { decodeKlvUnit } from '../src/klv/index.js';
-import { startTestServer, type TestServer } from './server-fixtures.js';
+import { metres, startTestServer, type TestServer } from './server-fixtures.js';
 
 let t: TestServer;
 const FLIGHT = '/services/Flights/VideoServer/0';
@@ -16,12 +16,6 @@ function encodedFlight(): Array<{ time: number; corners: Pair[]; sensor: Pair }>
     const v = (k: number) => tags[String(k)]!.value;
     return { time: Math.round(v(2) / 1000), corners: [82, 84, 86, 88].map((k) => [v(k + 1), v(k)] as Pair), sensor: [v(14), v(13)] };
   });
-}
-
-/** Metres between two [lon, lat] points (equirectangular; exact enough over metres). */
-export function metres(a: readonly number[], b: readonly number[]): number {
-  const k = 111_320;
-  return Math.hypot((a[0]! - b[0]!) * k * Math.cos((a[1]! * Math.PI) / 180), (a[1]! - b[1]!) * k);
 }
 
 beforeAll(async () => {

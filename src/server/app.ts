@@ -16,7 +16,9 @@ import { arcgisError, fields, sendHttpError, sendJson, type ServerContext } from
 import { realRoots } from './inputs.js';
 import { catalogRoutes } from './routes/catalog.js';
 import { coverageRoutes } from './routes/coverage.js';
+import { exportRoutes } from './routes/exports.js';
 import { fileRoutes } from './routes/files.js';
+import { framesetRoutes } from './routes/frameset.js';
 import { jobRoutes } from './routes/jobs.js';
 import { layerRoutes } from './routes/layers.js';
 import { liveRoutes } from './routes/live.js';
@@ -133,6 +135,8 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         layerRoutes(api, ctx);
         coverageRoutes(api, ctx);
         selfRoutes(api, ctx);
+        exportRoutes(api, ctx);
+        framesetRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },

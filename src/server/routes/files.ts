@@ -4,6 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
+import type { StoredFile } from '../../jobs/storage.js';
 import { arcgisError, fields, one, readAll, sendHttpError, tokenOf, type Fields, type Params, type ServerContext } from '../context.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -49,8 +50,20 @@ export function fileCacheControl(ext: string, live: boolean, publicOutputs: bool
 }
 
 export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
-  const { config, tokens, storage } = ctx;
-  api.get('/services/:serviceName/VideoServer/:layerId/*', async (req, reply) => {
+  fileRoutesFor(api, ctx, '/services/:serviceName/VideoServer/:layerId/*', async (p) => {
+    if (!SERVICE_NAME_PATTERN.test(p.serviceName ?? '') || !/^\d{1,9}$/.test(p.layerId ?? '')) return null;
+    const file = await ctx.storage.open(p.serviceName!, Number(p.layerId), p['*'] ?? '');
+    return file ? { file, live: ctx.manager.liveJobFor(p.serviceName!, Number(p.layerId)) !== undefined } : null;
+  });
+}
+
+/**
+ * A read-only file route: the token check (unless outputs are public), the file `open` finds for
+ * the path parameters, its type, caching, validators and byte ranges.
+ */
+export function fileRoutesFor(api: FastifyInstance, ctx: ServerContext, route: string, open: (p: Params) => Promise<{ file: StoredFile; live: boolean } | null>): void {
+  const { config, tokens } = ctx;
+  api.get(route, async (req, reply) => {
     const f = fields(req);
     if (!config.publicOutputs) {
       const check = tokens.verify(tokenOf(req, f));
@@ -59,17 +72,15 @@ export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
       }
     }
     const p = req.params as Params;
-    const layerText = p.layerId ?? '';
     const rest = p['*'] ?? '';
-    const notFound = () => sendHttpError(reply, 404, arcgisError(404, 'Not found.'));
-    if (!SERVICE_NAME_PATTERN.test(p.serviceName ?? '') || !/^\d{1,9}$/.test(layerText)) return notFound();
-    const file = await storage.open(p.serviceName!, Number(layerText), rest);
-    if (!file) return notFound();
+    const found = await open(p);
+    if (!found) return sendHttpError(reply, 404, arcgisError(404, 'Not found.'));
+    const { file, live } = found;
     const ext = rest.slice(rest.lastIndexOf('.') + 1).toLowerCase();
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
     reply.header('accept-ranges', 'bytes');
     reply.header('last-modified', file.mtime.toUTCString());
-    reply.header('cache-control', fileCacheControl(ext, ctx.manager.liveJobFor(p.serviceName!, Number(layerText)) !== undefined, config.publicOutputs));
+    reply.header('cache-control', fileCacheControl(ext, live, config.publicOutputs));
     // A validator from size and time: a client holding this version gets 304 and no body.
     const tag = `W/"${file.size.toString(36)}-${Math.floor(file.mtime.getTime()).toString(36)}"`;
     reply.header('etag', tag);
