@@ -25,6 +25,7 @@ import { liveRoutes } from './routes/live.js';
 import { selfRoutes } from './routes/self.js';
 import { addLayerRoutes } from './routes/services.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { uploadRoutes } from './routes/uploads.js';
 
 export { arcgisError } from './context.js';
 export { withTokenOnUris } from './routes/files.js';
@@ -137,6 +138,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         selfRoutes(api, ctx);
         exportRoutes(api, ctx);
         framesetRoutes(api, ctx);
+        uploadRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },
