@@ -20,6 +20,7 @@ import { exportRoutes } from './routes/exports.js';
 import { fileRoutes } from './routes/files.js';
 import { framesetRoutes } from './routes/frameset.js';
 import { jobRoutes } from './routes/jobs.js';
+import { layerAdminRoutes } from './routes/layer-admin.js';
 import { layerRoutes } from './routes/layers.js';
 import { liveRoutes } from './routes/live.js';
 import { selfRoutes } from './routes/self.js';
@@ -139,6 +140,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         exportRoutes(api, ctx);
         framesetRoutes(api, ctx);
         uploadRoutes(api, ctx);
+        layerAdminRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },

@@ -92,7 +92,7 @@ export function cornersJson(f: FrameTelemetry | null): Record<string, { x: numbe
 }
 
 /** The rendition with the most pixels, as listed in videoInfo.json or abr.json. */
-function topPlaylist(layer: LayerData): string | null {
+export function topPlaylist(layer: LayerData): string | null {
   const list = (layer.videoInfo?.renditions ?? layer.abr?.renditions) as Array<{ playlist?: unknown; width?: unknown; height?: unknown }> | undefined;
   if (!Array.isArray(list) || list.length === 0) return null;
   const best = [...list].sort((a, b) => Number(b.width) * Number(b.height) - Number(a.width) * Number(a.height))[0]!;

@@ -6,15 +6,13 @@
  * <dataDir>/uploads/<fileId>/ with its manifest; addLayer takes its fileId. An upload that fails
  * or is too large leaves nothing behind.
  */
-import { Busboy, type BusboyHeaders, type BusboyInstance } from '@fastify/busboy';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { createWriteStream } from 'node:fs';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { pipeline } from 'node:stream/promises';
 import { newFileId } from '../../jobs/ids.js';
-import { arcgisError, authorize, checkFormat, fields, one, restRequest, sendHttpError, sendJson, type Fields, type Params, type ServerContext } from '../context.js';
+import { arcgisError, one, restRequest, sendJson, type Params, type ServerContext } from '../context.js';
 import { InputRejected, resolveInput } from '../inputs.js';
+import { UploadRefused, acceptMultipart, receiveFile } from './multipart.js';
 
 /** Video Server's upload extensions (its upload page). */
 export const UPLOAD_EXTENSIONS = ['.ts', '.mp4', '.mpg', '.mpeg', '.avi', '.mov', '.txt', '.csv', '.gpx'] as const;
@@ -45,15 +43,6 @@ function cleanFileName(raw: string | undefined, allowed: readonly string[]): str
   if (name === '' || name.startsWith('.') || name.length > 255 || /[\0-\x1f]/.test(name)) throw new UploadRefused(400, `The file name '${String(raw ?? '').slice(0, 80)}' is not usable.`);
   if (!allowed.includes(extname(name).toLowerCase())) throw new UploadRefused(400, `Files ending in '${extname(name) || '(none)'}' are not accepted; allowed: ${allowed.join(' ')}.`);
   return name;
-}
-
-class UploadRefused extends Error {
-  constructor(
-    readonly code: number,
-    message: string,
-  ) {
-    super(message);
-  }
 }
 
 async function readItem(ctx: ServerContext, fileId: string): Promise<UploadItem | null> {
@@ -88,94 +77,34 @@ export async function uploadedInput(ctx: ServerContext, fileId: unknown): Promis
 
 const view = (i: UploadItem) => ({ fileId: i.fileId, fileName: i.fileName, committed: i.committed, date: i.date, size: i.size, description: i.description });
 
-/** Streams the multipart body: fields before the file (the token among them), the file to disk. */
 async function receive(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
-  const max = ctx.config.maxUploadBytes;
-  const query = fields(req);
-  const declared = Number(req.headers['content-length']);
-  const tooLarge = () => sendHttpError(reply, 413, arcgisError(413, 'Upload too large.', [`The largest upload this server takes is ${max} bytes (maxUploadBytes).`]));
-  if (Number.isFinite(declared) && declared > max + 1024 * 1024) {
-    // Said up front: not read at all.
-    reply.header('connection', 'close');
-    return tooLarge();
-  }
-  const form: Fields = { ...query };
-  const incoming = join(uploadsRoot(ctx), '.incoming');
-  await mkdir(incoming, { recursive: true });
+  const got = await receiveFile(ctx, req, reply, {
+    maxBytes: ctx.config.maxUploadBytes,
+    limitName: 'maxUploadBytes',
+    incomingDir: join(uploadsRoot(ctx), '.incoming'),
+    what: 'upload the file',
+    fileName: (raw) => cleanFileName(raw, UPLOAD_EXTENSIONS),
+  });
+  if (!got) return reply;
   const fileId = newFileId();
-  const part = join(incoming, fileId);
-  const outcome: { item?: UploadItem; refused?: UploadRefused; tooLarge?: boolean; username?: string } = {};
-  let wrote: Promise<void> | undefined;
-  try {
-    await new Promise<void>((resolve, reject) => {
-      let bb: BusboyInstance;
-      try {
-        bb = new Busboy({ headers: req.headers as BusboyHeaders, limits: { fileSize: max, files: 1, fields: 20, fieldSize: 64 * 1024 } });
-      } catch (err) {
-        reject(new UploadRefused(400, `The body is not multipart/form-data: ${(err as Error).message}`));
-        return;
-      }
-      bb.on('field', (name, value) => {
-        form[name] = value;
-      });
-      bb.on('file', (name, stream, filename) => {
-        if (outcome.refused || outcome.item || name !== 'file') {
-          stream.resume();
-          return;
-        }
-        try {
-          if (!checkFormat(reply, form)) throw new UploadRefused(0, '');
-          const username = authorize(ctx, req, reply, form);
-          if (username === null) throw new UploadRefused(0, '');
-          outcome.username = username;
-          const fileName = cleanFileName(filename, UPLOAD_EXTENSIONS);
-          stream.on('limit', () => {
-            outcome.tooLarge = true;
-          });
-          wrote = pipeline(stream, createWriteStream(part, { flags: 'wx', mode: 0o600 })).then(() => {
-            if (!outcome.tooLarge) outcome.item = { fileId, fileName, description: '', committed: true, date: Date.now(), size: null, username };
-          });
-        } catch (err) {
-          if (!(err instanceof UploadRefused)) throw err;
-          outcome.refused = err;
-          stream.resume();
-        }
-      });
-      bb.on('error', (err: unknown) => reject(new UploadRefused(400, `The multipart body could not be read: ${err instanceof Error ? err.message : String(err)}`)));
-      bb.on('finish', () => resolve());
-      req.raw.on('aborted', () => reject(new UploadRefused(400, 'The upload was cut off.')));
-      req.raw.pipe(bb);
-    });
-    await wrote;
-  } catch (err) {
-    await rm(part, { force: true });
-    if (err instanceof UploadRefused) return sendJson(reply, form, arcgisError(err.code, 'Unable to upload the file.', [err.message]));
-    throw err;
-  }
-  if (outcome.tooLarge || !outcome.item) await rm(part, { force: true });
-  // A form without a file part was not checked on the way.
-  if (!outcome.refused && outcome.username === undefined && (!checkFormat(reply, form) || authorize(ctx, req, reply, form) === null)) return reply;
-  if (outcome.refused) return outcome.refused.code === 0 ? reply : sendJson(reply, form, arcgisError(outcome.refused.code, 'Unable to upload the file.', [outcome.refused.message]));
-  if (outcome.tooLarge) return tooLarge();
-  if (!outcome.item) return sendJson(reply, form, arcgisError(400, 'Unable to upload the file.', ["The form has no part named 'file'."]));
-  const item = { ...outcome.item, description: String(one(form.description) ?? '').slice(0, 4096), size: (await stat(part)).size };
+  const item: UploadItem = { fileId, fileName: got.fileName, description: String(one(got.form.description) ?? '').slice(0, 4096), committed: true, date: Date.now(), size: got.size, username: got.username };
   const dir = join(uploadsRoot(ctx), fileId);
   try {
     await mkdir(dir);
-    await rename(part, join(dir, item.fileName));
+    await rename(got.path, join(dir, item.fileName));
     await writeItem(dir, item);
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
-    await rm(part, { force: true });
+    await rm(got.path, { force: true });
     throw err;
   }
-  return sendJson(reply, form, view(item));
+  return sendJson(reply, got.form, view(item));
 }
 
 export function uploadRoutes(api: FastifyInstance, ctx: ServerContext): void {
   // Multipart bodies reach the upload route as the raw stream (only in this scope).
   void api.register(async (scope) => {
-    scope.addContentTypeParser('multipart/form-data', (_req, _payload, done) => done(null, undefined));
+    acceptMultipart(scope);
     scope.post('/uploads/upload', async (req, reply) => receive(ctx, req, reply));
   });
 
