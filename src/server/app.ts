@@ -15,6 +15,7 @@ import type { ServerConfig } from './config.js';
 import { arcgisError, fields, sendHttpError, sendJson, type ServerContext } from './context.js';
 import { realRoots } from './inputs.js';
 import { catalogRoutes } from './routes/catalog.js';
+import { clipRoutes } from './routes/clip.js';
 import { coverageRoutes } from './routes/coverage.js';
 import { exportRoutes } from './routes/exports.js';
 import { fileRoutes } from './routes/files.js';
@@ -141,6 +142,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         framesetRoutes(api, ctx);
         uploadRoutes(api, ctx);
         layerAdminRoutes(api, ctx);
+        clipRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },

@@ -132,7 +132,7 @@ export function layerJson(layer: LayerData, frames: readonly FrameTelemetry[], u
     supportsCoverageQuery: standards['0601'] === true,
     supportsFrameset: edits.supportsFrameset ?? !live,
     supportsExportFrameset: edits.supportsExportFrameset ?? !live,
-    supportsExportClip: edits.supportsExportClip ?? false,
+    supportsExportClip: edits.supportsExportClip ?? !live,
     supportsPreviews: (edits.supportsPreviews ?? true) && hasPreviews,
     supportedQueryFormats: 'json',
     klv: {
