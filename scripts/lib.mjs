@@ -11,6 +11,7 @@ export const debianPackages = [
   'pkg-config', 'cmake', 'g++', 'make',
   'libavformat-dev', 'libavcodec-dev', 'libavfilter-dev', 'libswscale-dev', 'libswresample-dev', 'libavutil-dev',
   'ffmpeg',
+  'chromium',
 ];
 
 export function log(msg) {
@@ -56,6 +57,7 @@ export function missingSystemPieces() {
   if (!has('c++') && !has('g++')) missing.push('a C++ compiler');
   if (!has('make')) missing.push('make');
   if (!has('ffmpeg')) missing.push('the ffmpeg command (used to make test fixtures)');
+  if (!has('chromium')) missing.push('chromium (the browser of the map client test)');
   return missing;
 }
 

@@ -25,8 +25,10 @@ describe('catalog and services', () => {
       currentVersion: 12,
       fullVersion: '12.0.0',
       owningSystemUrl: null,
-      authInfo: { isTokenBasedSecurity: true, tokenServicesUrl: `${t.server.restUrl}/generateToken` },
+      authInfo: { isTokenBasedSecurity: true, tokenServicesUrl: `${t.server.restUrl}/generateToken`, shortLivedTokenValidity: 60 },
     });
+    // ArcGIS Server's server-info resource, which the JS SDK's IdentityManager reads.
+    expect((await t.api('/info?f=json', { anonymous: true })).body).toEqual(r.body);
     expect(r.text).toContain('\n  "currentVersion"');
     const slash = await t.api('/?f=json', { anonymous: true });
     expect(slash.body.fullVersion).toBe('12.0.0');

@@ -80,11 +80,13 @@ export function catalogRoutes(api: FastifyInstance, ctx: ServerContext): void {
       currentVersion: CURRENT_VERSION,
       fullVersion: FULL_VERSION,
       owningSystemUrl: null,
-      authInfo: { isTokenBasedSecurity: true, tokenServicesUrl: `${ctx.restUrl}/generateToken` },
+      authInfo: { isTokenBasedSecurity: true, tokenServicesUrl: `${ctx.restUrl}/generateToken`, shortLivedTokenValidity: ctx.config.tokenMinutes },
     });
   };
-  // Under the prefix, '/' answers both <root> and <root>/.
+  // Under the prefix, '/' answers both <root> and <root>/. The JS SDK's IdentityManager asks
+  // <root>/info (ArcGIS Server's server-info resource) where tokens come from.
   api.get('/', catalog);
+  api.get('/info', catalog);
 
   api.get('/services', async (req, reply) => {
     const r = restRequest(ctx, req, reply);
