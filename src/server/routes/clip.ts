@@ -11,12 +11,10 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { MediaError } from '../../errors.js';
 import { sanitizeServiceName } from '../../jobs/ids.js';
 import { mp4FromTs, tsClip } from '../../media/clips.js';
 import { arcgisError, one, sendJson, type Fields, type ServerContext } from '../context.js';
-import { createExport, finishExport, type ExportHandle } from './exports.js';
-import { isTrue } from './frameset.js';
+import { answerExport, createExport, type ExportHandle } from './exports.js';
 import type { LayerData } from './layer-data.js';
 import { qualityOf } from './layer-json.js';
 import { layerRequest } from './layers.js';
@@ -161,25 +159,6 @@ export function clipRoutes(api: FastifyInstance, ctx: ServerContext): void {
       throw err;
     }
     const h = await createExport(ctx, 'clip', layer, o.expiry * 1000);
-    const work = makeClip(ctx, layer, o, rendition, h).then(
-      async (results) => {
-        await finishExport(h, { result: results });
-        return results;
-      },
-      async (err: unknown) => {
-        await finishExport(h, { error: { code: 500, message: 'Unable to export the clip.', details: [err instanceof Error ? err.message : String(err)] } });
-        throw err;
-      },
-    );
-    if (isTrue(f.async)) {
-      work.catch(() => undefined);
-      return sendJson(reply, f, { success: true, clipId: h.manifest.id, status: 'processing', statusUrl: h.url });
-    }
-    try {
-      return sendJson(reply, f, { success: true, clipId: h.manifest.id, status: 'completed', results: await work });
-    } catch (err) {
-      if (err instanceof MediaError) return fail(500, `${err.message} (${err.code}, step ${err.step}).`);
-      throw err;
-    }
+    return answerExport(reply, f, h, makeClip(ctx, layer, o, rendition, h), { success: true, clipId: h.manifest.id }, 'Unable to export the clip.');
   });
 }

@@ -9,9 +9,10 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
+import { MediaError } from '../../errors.js';
 import { LocalDirectoryStorage } from '../../jobs/storage.js';
-import { arcgisError, restRequest, sendJson, type Params, type ServerContext } from '../context.js';
+import { arcgisError, one, restRequest, sendJson, type Fields, type Params, type ServerContext } from '../context.js';
 import { fileRoutesFor } from './files.js';
 
 export type ExportKind = 'frameset' | 'clip';
@@ -76,6 +77,38 @@ export async function createExport(ctx: ServerContext, kind: ExportKind, layer: 
 export async function finishExport(h: ExportHandle, outcome: { result: Record<string, unknown> } | { error: ExportManifest['error'] }): Promise<void> {
   h.manifest = 'result' in outcome ? { ...h.manifest, status: 'completed', result: outcome.result } : { ...h.manifest, status: 'failed', error: outcome.error };
   await writeManifest(h.dir, h.manifest);
+}
+
+export function isTrue(v: unknown): boolean {
+  const s = one(v) ?? (typeof v === 'boolean' ? String(v) : undefined);
+  return s === 'true' || s === '1';
+}
+
+/**
+ * Runs an export's work, records its outcome in the manifest, and answers: at once with the
+ * status URL when the request asks for async, else with the results (`head` goes first).
+ */
+export async function answerExport(reply: FastifyReply, f: Fields, h: ExportHandle, work: Promise<Record<string, unknown>>, head: Record<string, unknown>, message: string): Promise<FastifyReply> {
+  const recorded = work.then(
+    async (result) => {
+      await finishExport(h, { result });
+      return result;
+    },
+    async (err: unknown) => {
+      await finishExport(h, { error: { code: 500, message, details: [err instanceof Error ? err.message : String(err)] } });
+      throw err;
+    },
+  );
+  if (isTrue(f.async)) {
+    recorded.catch(() => undefined);
+    return sendJson(reply, f, { ...head, status: 'processing', statusUrl: h.url });
+  }
+  try {
+    return sendJson(reply, f, { ...head, status: 'completed', results: await recorded });
+  } catch (err) {
+    if (err instanceof MediaError) return sendJson(reply, f, arcgisError(500, message, [`${err.message} (${err.code}, step ${err.step}).`]));
+    throw err;
+  }
 }
 
 /** Removes expired exports, and directories without a readable manifest that are over a day old. */

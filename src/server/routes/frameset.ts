@@ -13,7 +13,7 @@ import type { FrameTelemetry } from '../../geometry/index.js';
 import { frameImageAt, telemetryAt, telemetryClock } from '../../media/frames.js';
 import { MediaError } from '../../errors.js';
 import { arcgisError, one, sendJson, type Fields, type ServerContext } from '../context.js';
-import { createExport, finishExport, type ExportHandle } from './exports.js';
+import { answerExport, createExport, type ExportHandle } from './exports.js';
 import { layerFrames, type LayerData } from './layer-data.js';
 import { layerRequest } from './layers.js';
 
@@ -74,11 +74,6 @@ function expiryMinutes(f: Fields): number {
   const n = Number(v);
   if (!Number.isFinite(n) || n <= 0 || n > MAX_EXPIRY_MINUTES) throw new FramesetRefused(`expiry must be minutes from more than 0 to ${MAX_EXPIRY_MINUTES}, not '${v.slice(0, 40)}'.`);
   return n;
-}
-
-export function isTrue(v: unknown): boolean {
-  const s = one(v) ?? (typeof v === 'boolean' ? String(v) : undefined);
-  return s === 'true' || s === '1';
 }
 
 const WGS84 = { wkid: 4326 } as const;
@@ -153,26 +148,6 @@ export function framesetRoutes(api: FastifyInstance, ctx: ServerContext): void {
     if (layer.edits.supportsFrameset === false) return fail(400, 'Framesets are turned off for this layer (supportsFrameset).');
     const h = await createExport(ctx, 'frameset', layer, expiry * 60_000);
     const head = { framesetId: h.manifest.id, created: h.manifest.created, expires: h.manifest.expires, serviceName: layer.serviceName, layerId: layer.layerId, url: h.url };
-    const work = makeFrames(layer, times, h).then(
-      async (results) => {
-        await finishExport(h, { result: results });
-        return results;
-      },
-      async (err: unknown) => {
-        const message = err instanceof Error ? err.message : String(err);
-        await finishExport(h, { error: { code: 500, message: 'Unable to create the frameset.', details: [message] } });
-        throw err;
-      },
-    );
-    if (isTrue(f.async)) {
-      work.catch(() => undefined);
-      return sendJson(reply, f, { ...head, status: 'processing', statusUrl: h.url });
-    }
-    try {
-      return sendJson(reply, f, { ...head, status: 'completed', results: await work });
-    } catch (err) {
-      if (err instanceof MediaError) return fail(500, `${err.message} (${err.code}, step ${err.step}).`);
-      throw err;
-    }
+    return answerExport(reply, f, h, makeFrames(layer, times, h), head, 'Unable to create the frameset.');
   });
 }
