@@ -8,10 +8,12 @@
 //   KLV event        arrival of a KLV unit at the input → its packet from run.telemetry() (p50/p99)
 //   lag              the run's own arrival → encode delay at the end, and FALLING_BEHIND warnings
 //   CPU, RSS         CPU seconds per second of wall time, peak RSS of this process
-// Options: --seconds N (default 60), --paths udp,srt, --resolutions fhd (ladder top), --preset veryfast.
+//   part listed      with --low-latency: the same for LL-HLS parts (p50/p95)
+// Options: --seconds N (default 60), --paths udp,srt, --resolutions fhd (ladder top), --preset veryfast,
+// --low-latency (LL-HLS parts of 0.5 s).
 import { execFileSync, spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -19,13 +21,14 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outRoot = join(root, 'bench', 'out', 'live');
 
 function args() {
-  const o = { seconds: 60, paths: ['udp', 'srt'], resolutions: 'fhd', preset: 'veryfast' };
+  const o = { seconds: 60, paths: ['udp', 'srt'], resolutions: 'fhd', preset: 'veryfast', lowLatency: false };
   const a = process.argv.slice(2);
   for (let i = 0; i < a.length; i++) {
     if (a[i] === '--seconds') o.seconds = Number(a[++i]);
     else if (a[i] === '--paths') o.paths = a[++i].split(',');
     else if (a[i] === '--resolutions') o.resolutions = a[++i];
     else if (a[i] === '--preset') o.preset = a[++i];
+    else if (a[i] === '--low-latency') o.lowLatency = true;
     else throw new Error(`unknown argument ${a[i]}`);
   }
   return o;
@@ -85,7 +88,7 @@ async function runPath(path, clip, o, startLive) {
   const sendUrl = path === 'srt' ? `srt://127.0.0.1:${port}?mode=caller&latency=20000&pkt_size=1316` : `udp://127.0.0.1:${port}?pkt_size=1316`;
   const warnings = [];
   const klvLatency = [];
-  const run = startLive(ingestUrl, { outDir: out, requestedResolutions: o.resolutions, preset: o.preset, previews: false, live: { windowSegments: 1000 } }, { onWarning: (w) => warnings.push(w.code) });
+  const run = startLive(ingestUrl, { outDir: out, requestedResolutions: o.resolutions, preset: o.preset, previews: false, live: { windowSegments: 1000, ...(o.lowLatency ? { lowLatency: true } : {}) } }, { onWarning: (w) => warnings.push(w.code) });
   await new Promise((r) => setTimeout(r, 300));
   const sender = spawn(
     'ffmpeg',
@@ -102,6 +105,7 @@ async function runPath(path, clip, o, startLive) {
   })();
   // Playlist polling: when each segment URI first appears.
   const listedAt = new Map();
+  const partListedAt = new Map();
   const playlist = join(out, o.resolutions === 'sd' ? '480p' : o.resolutions === 'hd' ? '720p' : '1080p', `${o.resolutions === 'sd' ? '480p' : o.resolutions === 'hd' ? '720p' : '1080p'}.m3u8`);
   const poll = setInterval(() => {
     let text = '';
@@ -112,9 +116,16 @@ async function runPath(path, clip, o, startLive) {
     }
     const now = performance.timeOrigin + performance.now();
     let start = 0;
-    for (const m of text.matchAll(/#EXTINF:([\d.]+),\n(\S+)/g)) {
+    let partStart = 0;
+    for (const m of text.matchAll(/#EXTINF:([\d.]+),\n(\S+)|#EXT-X-PART:DURATION=([\d.]+),URI="([^"]+)"/g)) {
+      if (m[3] !== undefined) {
+        if (!partListedAt.has(m[4])) partListedAt.set(m[4], { at: now, start: start + partStart, duration: Number(m[3]) });
+        partStart += Number(m[3]);
+        continue;
+      }
       if (!listedAt.has(m[2])) listedAt.set(m[2], { at: now, start, duration: Number(m[1]) });
       start += Number(m[1]);
+      partStart = 0;
     }
   }, 5);
   const cpu0 = process.cpuUsage();
@@ -136,18 +147,31 @@ async function runPath(path, clip, o, startLive) {
   const videoPts = [...tap.firstSeen.keys()].filter((k) => k.startsWith('video:')).map((k) => Number(k.slice(6))).sort((a, b) => a - b);
   // Where the first listed segment starts on the input clock (our segments keep the input's timestamps).
   const first = [...listedAt.keys()][0];
-  const firstPts = first ? Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', join(dirname(playlist), first)], { encoding: 'utf8' }).trim().split('\n')[0]) : 0;
+  let firstFile = first ? join(dirname(playlist), first) : undefined;
+  if (firstFile?.endsWith('.m4s')) {
+    // fMP4: the segment plays after its init segment.
+    const joined = join(out, 'first-segment.mp4');
+    const rendition = dirname(playlist);
+    writeFileSync(joined, Buffer.concat([readFileSync(join(rendition, `${rendition.split('/').pop()}_init.mp4`)), readFileSync(firstFile)]));
+    firstFile = joined;
+  }
+  const firstPts = firstFile ? Number(execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=start_time', '-of', 'csv=p=0', firstFile], { encoding: 'utf8' }).trim().split('\n')[0]) : 0;
   if (process.env.FMV_BENCH_DEBUG) console.log('first tap pts', videoPts[0] / 90000, 'first segment start', firstPts);
   const frame = 1 / 30;
-  const segmentLatency = [];
-  for (const { at, start, duration } of listedAt.values()) {
-    // The last frame of a segment, on the input clock: first frame + cumulative duration − one frame.
-    const lastPts = Math.round((firstPts + start + duration - frame) * 90000);
-    const near = videoPts.find((p) => Math.abs(p - lastPts) <= 1500);
-    const sent = near === undefined ? undefined : tap.firstSeen.get(`video:${near}`);
-    if (sent !== undefined) segmentLatency.push((at - sent) / 1000);
-  }
-  return { path, segmentLatency, klvLatency, lag, warnings: [...new Set(warnings)], cpu: (cpu.user + cpu.system) / 1e6 / wall, peakRss, segments: listedAt.size };
+  // The last frame of a segment or part, on the input clock: first frame + cumulative duration − one frame.
+  const latencies = (listed) => {
+    const out = [];
+    for (const { at, start, duration } of listed.values()) {
+      const lastPts = Math.round((firstPts + start + duration - frame) * 90000);
+      const near = videoPts.find((p) => Math.abs(p - lastPts) <= 1500);
+      const sent = near === undefined ? undefined : tap.firstSeen.get(`video:${near}`);
+      if (sent !== undefined) out.push((at - sent) / 1000);
+    }
+    return out;
+  };
+  const segmentLatency = latencies(listedAt);
+  const partLatency = latencies(partListedAt);
+  return { path, segmentLatency, partLatency, klvLatency, lag, warnings: [...new Set(warnings)], cpu: (cpu.user + cpu.system) / 1e6 / wall, peakRss, segments: listedAt.size };
 }
 
 async function main() {
@@ -156,13 +180,14 @@ async function main() {
   const { makeClip } = await import(pathToFileURL(join(root, 'test', 'pipeline-fixtures.mjs')).href);
   mkdirSync(outRoot, { recursive: true });
   const clip = makeClip(join(root, 'bench', 'out', 'clips'), 'live-fhd-30hz', { seconds: 10, klvRate: 30, preset: 'veryfast', videoBitrate: 8_000_000 }).path;
-  console.log(`live ingest, 1080p30 source with ST 0601 at 30 Hz, ladder up to ${o.resolutions}, preset ${o.preset}, ${o.seconds} s per path, 2 s segments`);
+  console.log(`live ingest, 1080p30 source with ST 0601 at 30 Hz, ladder up to ${o.resolutions}, preset ${o.preset}, ${o.seconds} s per path, 2 s segments${o.lowLatency ? ', LL-HLS parts of 0.5 s' : ''}`);
   for (const path of o.paths) {
     const r = await runPath(path, clip, o, startLive);
     // The first segment waits for the encoders to start; it is reported, not counted.
     const steady = r.segmentLatency.slice(1);
     console.log(
       `${path.padEnd(4)} segment listed p50 ${percentile(steady, 50).toFixed(3)} s  p95 ${percentile(steady, 95).toFixed(3)} s  (first ${r.segmentLatency[0]?.toFixed(3)} s, ${r.segments} segments)` +
+        (r.partLatency.length > 1 ? `  part listed p50 ${percentile(r.partLatency.slice(1), 50).toFixed(3)} s  p95 ${percentile(r.partLatency.slice(1), 95).toFixed(3)} s` : '') +
         `  KLV event p50 ${percentile(r.klvLatency, 50).toFixed(1)} ms  p99 ${percentile(r.klvLatency, 99).toFixed(1)} ms (${r.klvLatency.length})` +
         `  lag ${r.lag === null ? '-' : r.lag.toFixed(2)} s  CPU ${r.cpu.toFixed(2)} cores  peak RSS ${(r.peakRss / 1048576).toFixed(0)} MB` +
         (r.warnings.length ? `  warnings ${r.warnings.join(',')}` : ''),

@@ -11,6 +11,7 @@ export const debianPackages = [
   'pkg-config', 'cmake', 'g++', 'make',
   'libavformat-dev', 'libavcodec-dev', 'libavfilter-dev', 'libswscale-dev', 'libswresample-dev', 'libavutil-dev',
   'ffmpeg',
+  // The player tests drive Debian's chromium (H.264/AAC in MSE) with playwright-core.
   'chromium',
 ];
 
@@ -57,7 +58,7 @@ export function missingSystemPieces() {
   if (!has('c++') && !has('g++')) missing.push('a C++ compiler');
   if (!has('make')) missing.push('make');
   if (!has('ffmpeg')) missing.push('the ffmpeg command (used to make test fixtures)');
-  if (!has('chromium')) missing.push('chromium (the browser of the map client test)');
+  if (!has('chromium')) missing.push('chromium (the browser the player tests drive)');
   return missing;
 }
 

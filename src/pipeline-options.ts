@@ -136,9 +136,24 @@ export interface LiveOptions {
   inputTimeoutMs?: number;
   /** How much longer a stalled input may stay silent before the run ends gracefully (INPUT_LOST; default 60000). */
   reconnectWindowMs?: number;
+  /**
+   * LL-HLS: fMP4 parts of at most `partSeconds` (default 0.5, at most half a segment) listed as
+   * they are written (EXT-X-PART, EXT-X-PRELOAD-HINT, EXT-X-SERVER-CONTROL with CAN-BLOCK-RELOAD).
+   * Segments become fMP4 (segmentFormat 'ts' is refused). The server answers blocking reloads.
+   */
+  lowLatency?: boolean | { partSeconds?: number };
+  /**
+   * When frames of a real-time input wait longer than this between their arrival and their
+   * encoding (the machine cannot keep up with the ladder), every other frame is left out until the
+   * wait is under a third of it (FRAMES_SHED, counts.framesShed). Default 1; 0 never sheds.
+   */
+  maxLagSeconds?: number;
 }
 
-export const LIVE_OPTIONS = ['windowSegments', 'dvr', 'inputTimeoutMs', 'reconnectWindowMs'] as const;
+export const LIVE_OPTIONS = ['windowSegments', 'dvr', 'inputTimeoutMs', 'reconnectWindowMs', 'lowLatency', 'maxLagSeconds'] as const;
+
+/** Default LL-HLS part length, in seconds. */
+export const DEFAULT_PART_SECONDS = 0.5;
 
 export const PIPELINE_OPTIONS = [
   'outDir',
@@ -230,6 +245,15 @@ function validateLive(value: unknown, windowShorthand: unknown): Record<string, 
   }
   if (o.inputTimeoutMs !== undefined) out.inputTimeoutMs = checkInteger(o.inputTimeoutMs, 'live.inputTimeoutMs', 100, 3_600_000);
   if (o.reconnectWindowMs !== undefined) out.reconnectWindowMs = checkInteger(o.reconnectWindowMs, 'live.reconnectWindowMs', 0, 86_400_000);
+  if (o.maxLagSeconds !== undefined) out.maxLagSeconds = o.maxLagSeconds === 0 ? 0 : checkNumber(o.maxLagSeconds, 'live.maxLagSeconds', 0.1, 600);
+  if (o.lowLatency !== undefined && o.lowLatency !== false) {
+    out.partSeconds = DEFAULT_PART_SECONDS;
+    if (o.lowLatency !== true) {
+      const l = optionsObject(o.lowLatency, 'live.lowLatency');
+      checkKnownKeys(l, ['partSeconds'], 'live.lowLatency');
+      if (l.partSeconds !== undefined) out.partSeconds = checkNumber(l.partSeconds, 'live.lowLatency.partSeconds', 0.1, 30);
+    }
+  }
   return out;
 }
 
@@ -286,9 +310,16 @@ export function validatePipelineOptions(value: unknown): ValidatedPipelineOption
   if (live) {
     native.live = live;
     native.segmentSeconds ??= 2;
-    // Telemetry as it arrives: small KLV batches, sent at least every 20 ms.
+    // Telemetry as it arrives: each unit is handed over as soon as it is framed.
     native.klvBatchUnits = 16;
-    native.klvBatchMs = 20;
+    native.klvBatchMs = 0;
+    if (live.partSeconds !== undefined) {
+      if (native.segmentFormat === 'ts') throw invalid("segmentFormat 'fmp4' (LL-HLS parts are fMP4) or no segmentFormat", 'segmentFormat', o.segmentFormat);
+      native.segmentFormat = 'fmp4';
+      // A segment holds at least two parts.
+      if ((live.partSeconds as number) > (native.segmentSeconds as number) / 2)
+        throw invalid(`at most half of segmentSeconds (${String(native.segmentSeconds)})`, 'live.lowLatency.partSeconds', live.partSeconds);
+    }
   }
   if (o.timeoutMs !== undefined) native.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
   if (o.progressIntervalMs !== undefined) native.progressIntervalMs = checkInteger(o.progressIntervalMs, 'progressIntervalMs', 100, 60_000);

@@ -88,6 +88,8 @@ export interface PipelineCounts {
   framesDecoded: number;
   /** Display frames (after deinterlacing) fed to every rung. */
   framesOut: number;
+  /** Live: display frames left out (every other one) while the machine could not keep up (FRAMES_SHED). */
+  framesShed: number;
   decodeErrors: number;
   corruptPackets: number;
   /** Timestamp discontinuities joined into one timeline (TIMESTAMP_JUMP warnings). */

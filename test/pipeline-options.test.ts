@@ -81,7 +81,7 @@ describe('pipeline options', () => {
       klv: false,
       live: { dvr: false, windowSegments: 6, inputTimeoutMs: 5000, reconnectWindowMs: 60_000 },
       klvBatchUnits: 16,
-      klvBatchMs: 20,
+      klvBatchMs: 0,
       timeoutMs: 60_000,
       progressIntervalMs: 500,
       probeSize: 5_000_000,

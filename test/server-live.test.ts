@@ -85,6 +85,8 @@ describe('livestream layers', () => {
     expect(job.customAttributes.live!.segments).toBeGreaterThanOrEqual(1);
     expect(job.customAttributes.live!.bytesRead).toBeGreaterThan(0);
 
+    // Processing waits for the end of the feed.
+    expect(await post('/services/Drone1/VideoServer/0/process', {})).toMatchObject({ error: { code: 409, details: [expect.stringMatching(/stop it first/)] } });
     expect(await post('/services/Drone1/VideoServer/0/stop', {})).toMatchObject({ success: true, jobId });
     for (let i = 0; i < 200 && job.status === 'IN PROGRESS'; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -99,6 +101,21 @@ describe('livestream layers', () => {
     expect(JSON.parse(readFileSync(join(layerDir, 'videoInfo.json'), 'utf8')).final).toBe(true);
     // Stopped: nothing runs on the layer any more.
     expect(await post('/services/Drone1/VideoServer/0/stop', {})).toMatchObject({ error: { code: 404 } });
+
+    // The recording becomes an on-demand layer of the same service, KLV and all.
+    const processed = await post('/services/Drone1/VideoServer/0/process', { requestedResolutions: 'sd' });
+    expect(processed).toMatchObject({ success: true });
+    let vod = (await get(`/jobs/job/${String(processed.jobId)}`)) as unknown as JobResource;
+    for (let i = 0; i < 300 && (vod.status === 'IN PROGRESS' || vod.status === 'SUBMITTED' || vod.status === 'QUEUED'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      vod = (await get(`/jobs/job/${String(processed.jobId)}`)) as unknown as JobResource;
+    }
+    expect(vod.status).toBe('COMPLETED');
+    expect(vod.customAttributes.klv!.packets).toBeGreaterThan(5);
+    expect(JSON.stringify(vod.results)).toMatch(/Drone1/);
+    const vodDir = join(data, 'services', 'Drone1', '1');
+    expect(readFileSync(join(vodDir, '360p', '360p.m3u8'), 'utf8')).toMatch(/#EXT-X-PLAYLIST-TYPE:VOD/);
+    expect(await post('/services/Drone1/VideoServer/7/process', {})).toMatchObject({ error: { code: 404 } });
   });
 
   it('refuses protocols and ports the configuration does not allow, and bad parameters, with the reason', async () => {

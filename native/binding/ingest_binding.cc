@@ -108,7 +108,7 @@ Napi::Object countsToJs(Napi::Env env, const fmv::IngestCounts& c) {
       {"corruptPackets", c.corruptPackets}, {"audioPackets", c.audioPackets},     {"audioDecodeErrors", c.audioDecodeErrors},
       {"klvPackets", c.klvPackets},         {"klvUnits", c.klvUnits},             {"klvBytes", c.klvBytes},
       {"klvPtsInferred", c.klvPtsInferred}, {"klvGarbageBytes", c.klvGarbageBytes}, {"klvTruncatedUnits", c.klvTruncatedUnits},
-      {"previewFrames", c.previewFrames},   {"timestampJumps", c.timestampJumps},
+      {"previewFrames", c.previewFrames},   {"timestampJumps", c.timestampJumps},     {"framesShed", c.framesShed},
   };
   for (const auto& [k, v] : fields) o.Set(k, static_cast<double>(v));
   return o;
@@ -433,6 +433,8 @@ fmv::IngestJob readIngestJob(const std::string& input, const Napi::Object& o) {
     job.live.playlist.windowSegments = static_cast<int>(optInt(l, "windowSegments", job.live.playlist.windowSegments));
     job.live.playlist.maxSeconds = optNumber(l, "maxSeconds", 0);
     job.live.playlist.maxBytes = optInt(l, "maxBytes", 0);
+    job.live.playlist.partTarget = optNumber(l, "partSeconds", 0);
+    job.live.maxLagSeconds = optNumber(l, "maxLagSeconds", job.live.maxLagSeconds);
     job.live.inputTimeoutMs = optInt(l, "inputTimeoutMs", job.live.inputTimeoutMs);
     job.live.reconnectWindowMs = optInt(l, "reconnectWindowMs", job.live.reconnectWindowMs);
   }

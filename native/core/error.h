@@ -6,7 +6,11 @@
 
 namespace fmv {
 
-// A failure with a stable machine code (ERR_*), the step it happened in, and FFmpeg's error when there is one.
+// The text with credentials in addresses replaced by <redacted> (messages reach logs and clients).
+std::string redactSecrets(const std::string& text);
+
+// A failure with a stable machine code (ERR_*), the step it happened in, and FFmpeg's error when
+// there is one. Credentials in the message are redacted.
 class Error : public std::runtime_error {
  public:
   Error(std::string code, std::string step, const std::string& message, int averror = 0);

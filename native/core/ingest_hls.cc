@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "core/error.h"
+#include "core/fmp4_boxes.h"
 
 extern "C" {
 #include <libavutil/opt.h>
@@ -16,78 +17,12 @@ namespace {
 
 constexpr const char* kStep = "hls";
 
-constexpr char kKlvScheme[] = "urn:misb:KLV:bin:1910.1";
-
 bool isMediaSegment(const std::string& url) {
   auto endsWith = [&](const char* tail) {
     const std::string t(tail);
     return url.size() >= t.size() && url.compare(url.size() - t.size(), t.size(), t) == 0;
   };
   return endsWith(".m4s") || endsWith(".m4s.tmp");
-}
-
-void put32(std::vector<uint8_t>& b, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
-}
-
-void put64(std::vector<uint8_t>& b, uint64_t v) {
-  for (int shift = 56; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
-}
-
-// ISO/IEC 23009-1 DASHEventMessageBox, version 1 (absolute presentation time, 90 kHz).
-void appendEmsg(std::vector<uint8_t>& out, uint32_t id, int64_t pts90k, const std::vector<uint8_t>& data) {
-  std::vector<uint8_t> box;
-  put32(box, 0);  // size, set below
-  box.insert(box.end(), {'e', 'm', 's', 'g', 1, 0, 0, 0});
-  put32(box, 90000);
-  put64(box, static_cast<uint64_t>(pts90k < 0 ? 0 : pts90k));
-  put32(box, 0);  // event_duration
-  put32(box, id);
-  box.insert(box.end(), kKlvScheme, kKlvScheme + sizeof kKlvScheme);  // with its NUL
-  box.push_back(0);  // value: ""
-  box.insert(box.end(), data.begin(), data.end());
-  const uint32_t size = static_cast<uint32_t>(box.size());
-  for (int i = 0; i < 4; ++i) box[i] = static_cast<uint8_t>(size >> (24 - 8 * i));
-  out.insert(out.end(), box.begin(), box.end());
-}
-
-// Offset of the first top-level 'moof' box, or 0 when there is none.
-size_t firstMoof(const uint8_t* data, size_t size) {
-  size_t at = 0;
-  while (at + 8 <= size) {
-    uint64_t boxSize = (uint64_t(data[at]) << 24) | (uint64_t(data[at + 1]) << 16) | (uint64_t(data[at + 2]) << 8) | data[at + 3];
-    if (std::memcmp(data + at + 4, "moof", 4) == 0) return at;
-    if (boxSize == 1 && at + 16 <= size) {
-      boxSize = 0;
-      for (int i = 0; i < 8; ++i) boxSize = (boxSize << 8) | data[at + 8 + i];
-    }
-    if (boxSize < 8) break;
-    at += boxSize;
-  }
-  return 0;
-}
-
-// The 'sidx' boxes before the first 'moof' point at it through first_offset (bytes from the end of
-// the sidx to the first referenced byte): inserting `delta` bytes of emsg in between moves it.
-void shiftSidxOffsets(uint8_t* data, size_t moof, uint64_t delta) {
-  size_t at = 0;
-  while (at + 8 <= moof) {
-    const uint64_t boxSize = (uint64_t(data[at]) << 24) | (uint64_t(data[at + 1]) << 16) | (uint64_t(data[at + 2]) << 8) | data[at + 3];
-    if (boxSize < 8 || at + boxSize > moof) break;
-    if (std::memcmp(data + at + 4, "sidx", 4) == 0 && boxSize >= 32) {
-      const bool v1 = data[at + 8] == 1;
-      // size, type, version+flags, reference_ID, timescale, earliest_presentation_time, first_offset
-      const size_t field = at + 20 + (v1 ? 8 : 4);
-      const size_t width = v1 ? 8 : 4;
-      if (field + width <= at + boxSize) {
-        uint64_t v = 0;
-        for (size_t i = 0; i < width; ++i) v = (v << 8) | data[field + i];
-        v += delta;
-        for (size_t i = 0; i < width; ++i) data[field + width - 1 - i] = static_cast<uint8_t>(v >> (8 * i));
-      }
-    }
-    at += boxSize;
-  }
 }
 
 std::string secondsText(double s) {
@@ -160,7 +95,7 @@ int RenditionMuxer::closeSegment(AVIOContext* pb, const std::string& url) {
   // The units due before the packet that started the next segment; at the trailer, all of them.
   std::vector<uint8_t> events;
   while (!pendingKlv_.empty() && (finishing_ || videoPts90k_ == AV_NOPTS_VALUE || pendingKlv_.front().pts90k < videoPts90k_)) {
-    appendEmsg(events, emsgId_++, pendingKlv_.front().pts90k, pendingKlv_.front().data);
+    appendKlvEmsg(events, emsgId_++, pendingKlv_.front().pts90k, pendingKlv_.front().data);
     pendingKlv_.pop_front();
     ++klvPackets_;
   }
@@ -219,22 +154,10 @@ void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* 
   ctx_->io_close2 = &RenditionMuxer::ioClose;
   ctx_->interrupt_callback = cancel_.interruptCallback();
 
-  AVStream* vs = avformat_new_stream(ctx_.get(), nullptr);
-  if (!vs) throw Error("ERR_NO_MEMORY", kStep, "out of memory adding a stream");
-  checkAv(avcodec_parameters_from_context(vs->codecpar, video), "ERR_MUX", kStep, "cannot describe the video stream of " + name_);
-  vs->time_base = video->time_base;
-  vs->avg_frame_rate = video->framerate;
-  vs->r_frame_rate = video->framerate;
-  videoIndex_ = vs->index;
+  const LadderStreams streams = addLadderStreams(ctx_.get(), video, audio, audioTimeBase, name_);
+  videoIndex_ = streams.video;
+  audioIndex_ = streams.audio;
 
-  if (audio) {
-    AVStream* as = avformat_new_stream(ctx_.get(), nullptr);
-    if (!as) throw Error("ERR_NO_MEMORY", kStep, "out of memory adding a stream");
-    checkAv(avcodec_parameters_copy(as->codecpar, audio), "ERR_MUX", kStep, "cannot describe the audio stream of " + name_);
-    as->codecpar->codec_tag = 0;
-    as->time_base = audioTimeBase;
-    audioIndex_ = as->index;
-  }
 
   fmp4Klv_ = fmp4 && !klv.empty();
   if (!fmp4) {

@@ -19,54 +19,37 @@
 #include "core/error.h"
 #include "core/ingest_options.h"
 #include "core/live_playlist.h"
+#include "core/rendition_output.h"
 
 namespace fmv {
 
-struct HlsSettings {
-  double segmentSeconds = 4;
-  SegmentFormat format = SegmentFormat::Ts;
-  // Live: our own media playlists (window or DVR, PROGRAM-DATE-TIME from arrivalMs,
-  // discontinuities), rewritten as each segment is finished. Otherwise VOD, written by the muxer.
-  bool live = false;
-  LivePlaylistSettings playlist;
-  // Wall clock (ms since 1970) at which the input frame of this time (seconds) arrived.
-  std::function<int64_t(double)> arrivalMs;
-};
-
-struct KlvOutput {
-  int inputIndex = -1;
-  int pid = -1;  // source PID (output PIDs are numbered from 0x100: video, audio, then KLV)
-};
-
-class RenditionMuxer {
+class RenditionMuxer : public RenditionOutput {
  public:
   // Files go to outDir/name/: name.m3u8 and name_00000.ts (or .m4s + name_init.mp4).
   RenditionMuxer(const std::string& outDir, const std::string& name, const HlsSettings& settings, CancelToken& cancel);
-  ~RenditionMuxer();
+  ~RenditionMuxer() override;
   RenditionMuxer(const RenditionMuxer&) = delete;
   RenditionMuxer& operator=(const RenditionMuxer&) = delete;
 
   // Adds the streams and writes the header. audio may be null.
-  void open(const AVCodecContext* video, const AVCodecParameters* audio, AVRational audioTimeBase, const std::vector<KlvOutput>& klv);
-  bool isOpen() const { return opened_; }
+  void open(const AVCodecContext* video, const AVCodecParameters* audio, AVRational audioTimeBase, const std::vector<KlvOutput>& klv) override;
+  bool isOpen() const override { return opened_; }
 
   // The packet is referenced, not taken; tb is the time base of its timestamps.
-  void writeVideo(const AVPacket* packet, AVRational tb);
-  void writeAudio(const AVPacket* packet, AVRational tb);
-  void writeKlv(size_t klvIndex, const AVPacket* packet, AVRational tb);
+  void writeVideo(const AVPacket* packet, AVRational tb) override;
+  void writeAudio(const AVPacket* packet, AVRational tb) override;
+  void writeKlv(size_t klvIndex, const AVPacket* packet, AVRational tb) override;
   // Flushes the interleaving queue and writes the trailer (final segment and playlist).
-  void finish();
+  void finish() override;
   // Live: the next segment follows a break in the input (EXT-X-DISCONTINUITY before it).
-  void markDiscontinuity() { pendingDiscontinuity_ = true; }
+  void markDiscontinuity() override { pendingDiscontinuity_ = true; }
   // Live: segments listed so far (finished).
-  int64_t liveSegments() const { return liveSegments_; }
+  int64_t liveSegments() const override { return liveSegments_; }
 
-  const std::string& name() const { return name_; }
-  std::string playlistRelative() const { return name_ + "/" + name_ + ".m3u8"; }
-  std::string directory() const { return dir_; }
-  const AVCodecParameters* videoParameters() const;
-  const AVCodecParameters* audioParameters() const;
-  int64_t klvPackets() const { return klvPackets_; }
+  const std::string& name() const override { return name_; }
+  const AVCodecParameters* videoParameters() const override;
+  const AVCodecParameters* audioParameters() const override;
+  int64_t klvPackets() const override { return klvPackets_; }
 
  private:
   static int ioOpen(AVFormatContext* s, AVIOContext** pb, const char* url, int flags, AVDictionary** options);

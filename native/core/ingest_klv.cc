@@ -10,7 +10,7 @@ namespace fmv {
 KlvPath::KlvPath(const AVFormatContext* fmt, const ProbeResult& source, IngestObserver* observer, int batchUnits, int batchMs)
     : observer_(observer),
       batchUnits_(static_cast<size_t>(std::max(1, batchUnits))),
-      batchAge_(std::max(1, batchMs)),
+      batchAge_(std::max(0, batchMs)),
       lastDelivery_(std::chrono::steady_clock::now()),
       packet_(makePacket()) {
   for (const KlvStreamInfo& k : source.klv) {

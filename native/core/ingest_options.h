@@ -55,6 +55,9 @@ struct IngestJob {
     // open fails), and how much longer it may stay silent before the run ends gracefully.
     int64_t inputTimeoutMs = 5000;
     int64_t reconnectWindowMs = 60000;
+    // Frames waiting longer than this between arrival and encoding: every other one is shed until
+    // the wait is under a third of it (0: never).
+    double maxLagSeconds = 1.0;
   } live;
 
   bool audio = true;

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <thread>
 
 #include "core/error.h"
@@ -14,6 +15,8 @@
 #include "core/ingest_audio.h"
 #include "core/ingest_filters.h"
 #include "core/ingest_hls.h"
+#include "core/input_reader.h"
+#include "core/llhls_muxer.h"
 #include "core/ingest_hw.h"
 #include "core/ingest_klv.h"
 #include "core/ingest_ladder.h"
@@ -69,6 +72,8 @@ bool transportStreamCutShort(const std::string& url, int64_t size) {
 }
 
 constexpr size_t kMaxQueuedPackets = 20000;
+// Packets a live input's reader may be ahead of the pass: seconds of a feed at any rate.
+constexpr size_t kReaderCapacity = 4096;
 
 struct QueuedPacket {
   enum Kind { Audio, Klv } kind;
@@ -109,10 +114,15 @@ class IngestRun {
   void enqueue(QueuedPacket q);
   void flushQueue();
   void feedPreview(const AVFrame* frame);
-  // Live: the input came back after a silence.
-  void onInputResumed(TimelineMender& timeline);
+  // One read from the input (the reader thread's, live): mended, live telemetry handed on.
+  void readInput(InputItem& item, TimelineMender& timeline, VideoClock& clock);
+  // Live: the input came back after a silence; the timeline leaves a gap of this much there.
+  void onInputResumed();
+  double resumeGap() const { return job_.segmentSeconds + 0.5; }
   // Live: how long frames wait between arrival and encoding; warns when it keeps growing.
   void noteLag(double seconds);
+  // Live, behind the input: whether to leave this display frame out.
+  bool shed(double seconds, double previousSeconds);
   // Live: the input stays silent past its window, or a read failed for good.
   bool inputEnded(int ret);
 
@@ -148,9 +158,11 @@ class IngestRun {
   AVRational displayTimeBase_{1, 90000};
   SegmentClock segments_;
   std::vector<std::unique_ptr<RungEncoder>> rungs_;
-  std::vector<std::unique_ptr<RenditionMuxer>> muxers_;
+  std::vector<std::unique_ptr<RenditionOutput>> muxers_;
   std::unique_ptr<AudioPath> audio_;
   std::unique_ptr<KlvPath> klv_;
+  std::unique_ptr<KlvPath> telemetry_;  // live: frames KLV for the observer on the reader thread
+  std::mutex warnMutex_;                // warnings come from the reader thread too (stalls)
   std::unique_ptr<PreviewSink> previews_;
   bool previewFromTopRung_ = false;
   FramePtr download_;
@@ -167,6 +179,9 @@ class IngestRun {
   ArrivalClock arrivals_;
   double lagSeconds_ = -1;  // live: arrival → encode delay of the latest display frame
   bool behind_ = false;      // a FALLING_BEHIND warning is standing
+  bool shedding_ = false;    // every other display frame is left out (FRAMES_SHED)
+  bool keepNext_ = false;
+  bool fileInput_ = false;
   int64_t lagFromMs_ = 0;    // frames that arrived before this (held over a stall) do not measure lag
   // Live: display frames after this time follow a break in the input (NaN: none pending).
   double breakAfter_ = std::nan("");
@@ -204,6 +219,7 @@ void IngestRun::openInput() {
     });
   }
   input_ = std::make_unique<MediaInput>(job_.input, job_.inputOptions, cancel_);
+  fileInput_ = isLocalPath(job_.input);
   result_.source = describeInput(*input_);
   result_.timings.openMs = msSince(t);
   if (!result_.source.video)
@@ -247,7 +263,7 @@ void IngestRun::plan() {
     result_.hardware.fallback = true;
     warn("HW_FALLBACK", why);
   }
-  decoder_ = std::make_unique<VideoDecoder>(video_, decodeDevice);
+  decoder_ = std::make_unique<VideoDecoder>(video_, decodeDevice, job_.live.enabled);
   result_.hardware.decoder = decoder_->description() + (refusal.empty() ? "" : " (software)");
   result_.deinterlaced = interlaced_;
 
@@ -265,7 +281,10 @@ void IngestRun::plan() {
   }
   if (!audio_) result_.audio = "none";
 
-  klv_ = std::make_unique<KlvPath>(input_->ctx(), result_.source, job_.klv ? &observer_ : nullptr, job_.klvBatchUnits, job_.klvBatchMs);
+  // Live: the KLV is framed twice, for the telemetry as it arrives and for the muxers in order.
+  const bool liveTelemetry = job_.live.enabled && job_.klv;
+  klv_ = std::make_unique<KlvPath>(input_->ctx(), result_.source, job_.klv && !liveTelemetry ? &observer_ : nullptr, job_.klvBatchUnits, job_.klvBatchMs);
+  if (liveTelemetry) telemetry_ = std::make_unique<KlvPath>(input_->ctx(), result_.source, &observer_, job_.klvBatchUnits, job_.klvBatchMs);
   for (const auto& s : klv_->streams()) klvOutputs_.push_back(KlvOutput{s.inputIndex, s.pid});
   if (klv_->streams().empty()) {
     result_.klv.mode = "none";
@@ -328,7 +347,8 @@ void IngestRun::makeRungs() {
   guard_.claim("abr.json");
   for (const Rung& r : ladder.rungs) {
     rungs_.push_back(std::make_unique<RungEncoder>(r, es, segments_));
-    muxers_.push_back(std::make_unique<RenditionMuxer>(job_.outDir, r.name, hs, cancel_));
+    if (job_.live.enabled && job_.live.playlist.partTarget > 0) muxers_.push_back(std::make_unique<LowLatencyMuxer>(job_.outDir, r.name, hs, cancel_));
+    else muxers_.push_back(std::make_unique<RenditionMuxer>(job_.outDir, r.name, hs, cancel_));
     RenditionResult rr;
     rr.name = r.name;
     rr.width = r.width;
@@ -379,22 +399,73 @@ std::string IngestRun::prepDescription(const AVFrame* frame) const {
   return d;
 }
 
-void IngestRun::pass() {
+void IngestRun::readInput(InputItem& item, TimelineMender& timeline, VideoClock& clock) {
   AVFormatContext* fmt = input_->ctx();
-  PacketPtr pkt = makePacket();
-  std::vector<int> references{video_->index};
-  if (audio_) references.push_back(audio_->streamIndex());
-  TimelineMender timeline(fmt, references);
-  int jumps = 0;
+  if (!item.packet) item.packet = makePacket();
   for (;;) {
-    cancel_.throwIfStopped("transcode");
-    if (cancel_.finishingEarly()) break;
-    const int ret = input_->readFrame(pkt.get());
-    if (ret == AVERROR_EOF) break;
-    if (ret == AVERROR(EAGAIN)) {
+    if (cancel_.stopRequested() || cancel_.finishingEarly()) {
+      item.ret = AVERROR_EOF;
+      return;
+    }
+    item.ret = input_->readFrame(item.packet.get());
+    if (item.ret == AVERROR(EAGAIN)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
       continue;
     }
+    if (item.ret < 0) return;
+    AVPacket* pkt = item.packet.get();
+    if (job_.live.enabled) {
+      item.arrivedMs = wallClockMs();
+      cancel_.inputActivity();  // inputs read without our byte tap (rtsp) are seen here
+      if (cancel_.takeResumed()) {
+        // The break shows as a gap of more than a segment on the timeline, so that the segment
+        // muxer cuts at the first frame after it and the playlists can mark a discontinuity there.
+        timeline.breakAfterGap(resumeGap());
+        item.resumed = true;
+      }
+    }
+    item.jump = timeline.mend(pkt, fmt->streams[pkt->stream_index]);
+    if (telemetry_) {
+      // Live telemetry leaves from here, as the unit arrives, not after the frame before it is encoded.
+      if (pkt->stream_index == video_->index) {
+        const int64_t t = pkt->pts != AV_NOPTS_VALUE ? pkt->pts : pkt->dts;
+        if (t != AV_NOPTS_VALUE) clock.observe(secondsOf(t, video_->time_base));
+      } else if (telemetry_->handles(pkt->stream_index)) {
+        telemetry_->push(fmt->streams[pkt->stream_index], pkt, clock, videoStart_, [](size_t, const AVPacket*, AVRational) {});
+      }
+    }
+    return;
+  }
+}
+
+void IngestRun::pass() {
+  AVFormatContext* fmt = input_->ctx();
+  std::vector<int> references{video_->index};
+  if (audio_) references.push_back(audio_->streamIndex());
+  TimelineMender timeline(fmt, references);
+  VideoClock readerClock;
+  int jumps = 0;
+  // A live input is read on its own thread; a file inline, one packet at a time.
+  std::unique_ptr<InputReader> reader;
+  if (job_.live.enabled)
+    reader = std::make_unique<InputReader>([this, &timeline, &readerClock](InputItem& item) { readInput(item, timeline, readerClock); }, [this] { cancel_.finishEarly(); },
+                                           kReaderCapacity);
+  InputItem inlineItem;
+  for (;;) {
+    cancel_.throwIfStopped("transcode");
+    // A graceful stop ends the pass now: what the reader holds beyond this is let go with the input.
+    if (cancel_.finishingEarly()) break;
+    InputItem readItem;
+    if (reader) readItem = reader->next();
+    else {
+      if (inlineItem.packet) av_packet_unref(inlineItem.packet.get());
+      inlineItem.jump = 0;
+      readInput(inlineItem, timeline, readerClock);
+    }
+    InputItem& item = reader ? readItem : inlineItem;
+    if (item.error) std::rethrow_exception(item.error);
+    const int ret = item.ret;
+    if (ret == AVERROR_EOF) break;
     if (ret < 0) {
       cancel_.throwIfStopped("transcode");
       if (inputEnded(ret)) break;
@@ -402,12 +473,10 @@ void IngestRun::pass() {
       else warn("INPUT_ENDED", "the input stopped (" + avErrorText(ret) + "); what was received has been ingested");
       break;
     }
+    AVPacket* pkt = item.packet.get();
     ++result_.counts.packetsRead;
-    if (job_.live.enabled) {
-      cancel_.inputActivity();  // inputs read without our byte tap (rtsp) are seen here
-      if (cancel_.takeResumed()) onInputResumed(timeline);
-    }
-    if (const double jump = timeline.mend(pkt.get(), fmt->streams[pkt->stream_index]); jump != 0) {
+    if (item.resumed) onInputResumed();
+    if (const double jump = item.jump; jump != 0) {
       // Reported as they come (a live input may never end); after a few, only counted.
       if (++jumps <= 3) {
         char text[160];
@@ -423,16 +492,16 @@ void IngestRun::pass() {
     }
     const int index = pkt->stream_index;
     if (index == video_->index) {
-      if (job_.live.enabled && pkt->pts != AV_NOPTS_VALUE) arrivals_.note(secondsOf(pkt->pts, video_->time_base), wallClockMs());
-      onVideoPacket(pkt.get());
+      if (job_.live.enabled && pkt->pts != AV_NOPTS_VALUE) arrivals_.note(secondsOf(pkt->pts, video_->time_base), item.arrivedMs);
+      onVideoPacket(pkt);
     } else if (audio_ && index == audio_->streamIndex()) {
-      audio_->push(pkt.get(), [this](AVPacket* p) { dispatchAudio(p); });
+      audio_->push(pkt, [this](AVPacket* p) { dispatchAudio(p); });
     } else if (klv_->handles(index)) {
-      klv_->push(fmt->streams[index], pkt.get(), videoClock_, videoStart_, [this](size_t k, const AVPacket* p, AVRational tb) { dispatchKlv(k, p, tb); });
+      klv_->push(fmt->streams[index], pkt, videoClock_, videoStart_, [this](size_t k, const AVPacket* p, AVRational tb) { dispatchKlv(k, p, tb); });
     }
-    av_packet_unref(pkt.get());
     tick(false);
   }
+  reader.reset();  // joined: the input is ours again
   if (isLocalPath(job_.input) && input_->tables().isTransportStream() && transportStreamCutShort(job_.input, input_->size()))
     warn("INPUT_TRUNCATED", "the transport stream ends inside a packet (" + std::to_string(input_->size()) + " bytes): the file was cut short; what exists has been ingested");
 }
@@ -454,6 +523,27 @@ void IngestRun::noteLag(double seconds) {
   }
 }
 
+bool IngestRun::shed(double seconds, double previousSeconds) {
+  // Behind a real-time input by more than maxLagSeconds: every other frame is left out (never one
+  // that starts a segment, so the cut points stay where they are in every rung) until the delay is
+  // under a third of it. A file is read at the pass's pace and never falls behind.
+  if (fileInput_ || job_.live.maxLagSeconds <= 0) return false;
+  const double shedFrom = job_.live.maxLagSeconds, shedUntil = job_.live.maxLagSeconds / 3;
+  if (!shedding_ && lagSeconds_ > shedFrom) {
+    shedding_ = true;
+    char text[200];
+    std::snprintf(text, sizeof text, "frames wait %.1f s between their arrival and their encoding: every other frame is left out until the ladder catches up", lagSeconds_);
+    warn("FRAMES_SHED", text);
+  } else if (shedding_ && lagSeconds_ < shedUntil) {
+    shedding_ = false;
+  }
+  if (!shedding_ || segments_.segmentOf(seconds) != segments_.segmentOf(previousSeconds)) return false;
+  keepNext_ = !keepNext_;
+  if (keepNext_) return false;
+  ++result_.counts.framesShed;
+  return true;
+}
+
 bool IngestRun::inputEnded(int ret) {
   if (cancel_.finishingEarly()) return true;
   if (!cancel_.inputLost()) return false;
@@ -462,12 +552,8 @@ bool IngestRun::inputEnded(int ret) {
   return true;
 }
 
-void IngestRun::onInputResumed(TimelineMender& timeline) {
-  // The break shows as a gap of more than a segment on the timeline, so that the segment muxer
-  // cuts at the first frame after it and the playlists can mark a discontinuity there.
-  const double gap = job_.segmentSeconds + 0.5;
-  timeline.breakAfterGap(gap);
-  breakAfter_ = lastDisplaySeconds_ + gap / 2;
+void IngestRun::onInputResumed() {
+  breakAfter_ = lastDisplaySeconds_ + resumeGap() / 2;
   lagFromMs_ = wallClockMs();
   warn("INPUT_RESUMED", "the input resumed after " + std::to_string(cancel_.lastStallMs()) + " ms of silence: a discontinuity follows in every rendition");
 }
@@ -544,9 +630,13 @@ void IngestRun::onDisplay(AVFrame* frame) {
     for (auto& m : muxers_) m->markDiscontinuity();
     breakAfter_ = std::nan("");
   }
+  const double previousSeconds = lastDisplaySeconds_;
   lastDisplaySeconds_ = std::max(lastDisplaySeconds_, seconds);
+  if (job_.live.enabled) {
+    noteLag(seconds);
+    if (shed(seconds, previousSeconds)) return;
+  }
   ++result_.counts.framesOut;
-  if (job_.live.enabled) noteLag(seconds);
   if (previews_ && !previewFromTopRung_) feedPreview(frame);
 
   const VideoFilterInput in = describeFrame(frame, displayTimeBase_, frameRate_);
@@ -652,6 +742,7 @@ void IngestRun::drain() {
   }
   if (audio_) audio_->push(nullptr, [this](AVPacket* p) { dispatchAudio(p); });
   klv_->finish([this](size_t k, const AVPacket* p, AVRational tb) { dispatchKlv(k, p, tb); });
+  if (telemetry_) telemetry_->finish([](size_t, const AVPacket*, AVRational) {});
 
   result_.counts.decodeErrors = decoder_->errors();
   if (!allMuxersOpen() || result_.counts.framesOut == 0) {
@@ -761,7 +852,8 @@ void IngestRun::noteDamage(const std::string& what) {
 }
 
 void IngestRun::warn(const std::string& code, const std::string& message) {
-  IngestWarning w{code, message};
+  std::lock_guard<std::mutex> lock(warnMutex_);
+  IngestWarning w{code, redactSecrets(message)};
   result_.warnings.push_back(w);
   observer_.onWarning(w);
 }

@@ -55,6 +55,7 @@ struct IngestCounts {
   int64_t videoPackets = 0;
   int64_t framesDecoded = 0;
   int64_t framesOut = 0;       // display frames after deinterlacing, fed to every rung
+  int64_t framesShed = 0;      // live: display frames left out to catch up with the input
   int64_t decodeErrors = 0;
   int64_t corruptPackets = 0;  // packets the demuxer flagged corrupt
   int64_t timestampJumps = 0;  // discontinuities joined into one timeline

@@ -11,7 +11,7 @@ namespace {
 constexpr int kMaxDrainFailures = 64;
 }  // namespace
 
-VideoDecoder::VideoDecoder(const AVStream* stream, const HwDevice* device) : frame_(makeFrame()), device_(device), timeBase_(stream->time_base) {
+VideoDecoder::VideoDecoder(const AVStream* stream, const HwDevice* device, bool lowDelay) : frame_(makeFrame()), device_(device), timeBase_(stream->time_base) {
   const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
   if (!codec)
     throw Error("ERR_DECODER_NOT_FOUND", "decode", std::string("no decoder for video codec ") + avcodec_get_name(stream->codecpar->codec_id));
@@ -32,7 +32,9 @@ VideoDecoder::VideoDecoder(const AVStream* stream, const HwDevice* device) : fra
     if (device_->type == AV_HWDEVICE_TYPE_VAAPI) ctx_->extra_hw_frames = 16;
   } else {
     ctx_->thread_count = 0;
-    ctx_->thread_type = FF_THREAD_FRAME | FF_THREAD_SLICE;
+    // Frame threads hold back one frame per thread; live up to 1080p decodes fast enough on slice
+    // threads alone, which hold back none.
+    ctx_->thread_type = lowDelay && stream->codecpar->height <= 1088 ? FF_THREAD_SLICE : FF_THREAD_FRAME | FF_THREAD_SLICE;
   }
   const int ret = avcodec_open2(ctx_.get(), codec, nullptr);
   if (ret < 0) {

@@ -17,7 +17,8 @@ class VideoDecoder {
 
   // device: decode on it (nullptr: software). Throws ERR_DECODER_NOT_FOUND / ERR_DECODE (step
   // "decode") when the decoder cannot be opened, ERR_HW_INIT when the device decoder cannot.
-  VideoDecoder(const AVStream* stream, const HwDevice* device);
+  // lowDelay (live): frames leave the decoder as soon as they can.
+  VideoDecoder(const AVStream* stream, const HwDevice* device, bool lowDelay = false);
   VideoDecoder(const VideoDecoder&) = delete;
   VideoDecoder& operator=(const VideoDecoder&) = delete;
 

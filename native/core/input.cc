@@ -134,6 +134,8 @@ bool isLocalPath(const std::string& url) {
 
 MediaInput::MediaInput(const std::string& url, const InputOptions& options, CancelToken& cancel) : url_(url) {
   allowedRoots_ = options.allowedRoots;
+  srtSecret_ = url.rfind("srt://", 0) == 0 && url.find("passphrase=") != std::string::npos;
+  for (const auto& entry : options.formatOptions) srtSecret_ = srtSecret_ || (url.rfind("srt://", 0) == 0 && entry.first == "passphrase");
   if (!allowedRoots_.empty()) {
     const std::string why = refusalOf(url, allowedRoots_);
     if (!why.empty()) throw Error("ERR_INPUT_REJECTED", "open", "input " + url + " is refused: " + why);
@@ -249,8 +251,13 @@ int MediaInput::openNested(AVFormatContext* s, AVIOContext** pb, const char* url
 
 void MediaInput::throwIfSilent(const char* step) const {
   if (!cancel_->inputLost()) return;
-  if (!cancel_->anyInput())
-    throw Error("ERR_INPUT_TIMEOUT", step, "nothing arrived from " + url_ + " within " + std::to_string(cancel_->lostMs()) + " ms (inputTimeoutMs + reconnectWindowMs)", AVERROR_EXIT);
+  if (!cancel_->anyInput()) {
+    // libsrt refuses a caller whose passphrase differs during the handshake: nothing ever arrives.
+    throw Error("ERR_INPUT_TIMEOUT", step,
+                "nothing arrived from " + url_ + " within " + std::to_string(cancel_->lostMs()) + " ms (inputTimeoutMs + reconnectWindowMs)" +
+                    (srtSecret_ ? "; an SRT sender with another passphrase is refused before anything arrives" : ""),
+                AVERROR_EXIT);
+  }
   throw Error("ERR_INPUT_TIMEOUT", step, "the input " + url_ + " went silent for " + std::to_string(cancel_->silenceMs()) + " ms before its streams were known (inputTimeoutMs)",
               AVERROR_EXIT);
 }

@@ -1,6 +1,8 @@
 // Opening an input (file or URL) for demuxing, with the raw bytes tapped for the TS program tables.
 #pragma once
 
+#include <atomic>
+
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -70,9 +72,10 @@ class MediaInput {
   std::string refused_;
 
   std::string url_;
+  bool srtSecret_ = false;  // an SRT input with a passphrase (a mismatch shows only as silence)
   TsProgramTables tables_;
   int64_t tapPos_ = 0;
-  int64_t bytesRead_ = 0;
+  std::atomic<int64_t> bytesRead_{0};  // the reader thread counts, the pass reports
   // Declared in this order so that the demuxer is closed before the I/O it reads from.
   std::unique_ptr<AVIOContext, AvioCloseFree> source_;
   IoContextPtr tap_;

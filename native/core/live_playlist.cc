@@ -57,6 +57,14 @@ std::vector<std::string> LivePlaylist::add(LiveSegment segment) {
   // EXTINF rounded may not exceed it.
   targetDuration_ = std::max(targetDuration_, static_cast<int>(std::floor(segment.duration + 0.5)));
   totalSeconds_ += segment.duration;
+  if (settings_.partTarget > 0) {
+    segment.parts = std::move(open_.parts);
+    segmentOpen_ = false;
+    open_ = LiveSegment{};
+    // Parts stop being listed three target durations back; their files stay a while longer for
+    // players that are still fetching them.
+    for (const LivePart& part : segment.parts) retiredParts_.push_back(Retired{part.uri, totalSeconds_ + 6.0 * targetDuration_});
+  }
   listed_.push_back(std::move(segment));
   while (overBound()) {
     const LiveSegment& old = listed_.front();
@@ -71,17 +79,51 @@ std::vector<std::string> LivePlaylist::add(LiveSegment segment) {
     gone.push_back(retired_.front().uri);
     retired_.pop_front();
   }
+  while (!retiredParts_.empty() && retiredParts_.front().deleteAfter <= totalSeconds_) {
+    gone.push_back(retiredParts_.front().uri);
+    retiredParts_.pop_front();
+  }
   return gone;
+}
+
+void LivePlaylist::openSegment(int64_t programDateTimeMs, bool discontinuity) {
+  open_ = LiveSegment{};
+  open_.programDateTimeMs = programDateTimeMs;
+  open_.discontinuity = discontinuity;
+  segmentOpen_ = true;
+}
+
+void LivePlaylist::addPart(LivePart part, std::string nextPartUri) {
+  open_.parts.push_back(std::move(part));
+  preloadHint_ = std::move(nextPartUri);
+  write();
+}
+
+void LivePlaylist::renderParts(std::ostream& o, const std::vector<LivePart>& parts) const {
+  char line[64];
+  for (const LivePart& part : parts) {
+    std::snprintf(line, sizeof line, "#EXT-X-PART:DURATION=%.5f,URI=\"", part.duration);
+    o << line << part.uri << '"' << (part.independent ? ",INDEPENDENT=YES" : "") << "\n";
+  }
 }
 
 void LivePlaylist::end() {
   ended_ = true;
+  preloadHint_.clear();
   write();
 }
 
 std::string LivePlaylist::render() const {
   std::ostringstream o;
   o << "#EXTM3U\n#EXT-X-VERSION:" << (settings_.fmp4 ? 7 : 3) << "\n#EXT-X-TARGETDURATION:" << targetDuration_ << "\n";
+  const bool ll = settings_.partTarget > 0;
+  if (ll) {
+    char control[160];
+    // A player holds back three part targets from the live edge; it may block on a reload.
+    std::snprintf(control, sizeof control, "#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,PART-HOLD-BACK=%.3f\n#EXT-X-PART-INF:PART-TARGET=%.3f\n",
+                  3 * settings_.partTarget, settings_.partTarget);
+    o << control;
+  }
   o << "#EXT-X-MEDIA-SEQUENCE:" << mediaSequence_ << "\n";
   if (discontinuitySequence_ > 0) o << "#EXT-X-DISCONTINUITY-SEQUENCE:" << discontinuitySequence_ << "\n";
   const bool bounded = settings_.kind == LivePlaylistSettings::Kind::Window || settings_.maxSeconds > 0 || settings_.maxBytes > 0;
@@ -89,14 +131,30 @@ std::string LivePlaylist::render() const {
   o << "#EXT-X-INDEPENDENT-SEGMENTS\n";
   if (settings_.fmp4 && !settings_.initSegment.empty()) o << "#EXT-X-MAP:URI=\"" << settings_.initSegment << "\"\n";
   char extinf[48];
+  // LL-HLS: parts are listed for the segments that end within three target durations of the end.
+  size_t partsFrom = listed_.size();
+  if (ll) {
+    double fromEnd = 0;
+    for (const LivePart& part : open_.parts) fromEnd += part.duration;
+    while (partsFrom > 0 && fromEnd < 3.0 * targetDuration_) fromEnd += listed_[--partsFrom].duration;
+  }
   for (size_t i = 0; i < listed_.size(); ++i) {
     const LiveSegment& s = listed_[i];
     // The first listed segment's break is counted in DISCONTINUITY-SEQUENCE once it leaves.
     if (s.discontinuity && i > 0) o << "#EXT-X-DISCONTINUITY\n";
     o << "#EXT-X-PROGRAM-DATE-TIME:" << isoTimeMs(s.programDateTimeMs) << "\n";
+    if (i >= partsFrom) renderParts(o, s.parts);
     std::snprintf(extinf, sizeof extinf, "#EXTINF:%.6f,\n", s.duration);
     o << extinf << s.uri << "\n";
   }
+  if (ll && segmentOpen_ && !ended_) {
+    if (!open_.parts.empty()) {
+      if (open_.discontinuity && !listed_.empty()) o << "#EXT-X-DISCONTINUITY\n";
+      o << "#EXT-X-PROGRAM-DATE-TIME:" << isoTimeMs(open_.programDateTimeMs) << "\n";
+      renderParts(o, open_.parts);
+    }
+  }
+  if (ll && !ended_ && !preloadHint_.empty()) o << "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"" << preloadHint_ << "\"\n";
   if (ended_) o << "#EXT-X-ENDLIST\n";
   return o.str();
 }

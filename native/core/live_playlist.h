@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +25,15 @@ struct LivePlaylistSettings {
   double segmentSeconds = 2;
   bool fmp4 = false;
   std::string initSegment;  // fMP4: the EXT-X-MAP URI
+  // LL-HLS (RFC 8216bis §4.4.4.9): parts of at most this many seconds are listed as they are
+  // written, with a preload hint for the next; 0 for none.
+  double partTarget = 0;
+};
+
+struct LivePart {
+  std::string uri;  // relative to the playlist
+  double duration = 0;
+  bool independent = false;  // starts with an IDR
 };
 
 struct LiveSegment {
@@ -32,6 +42,7 @@ struct LiveSegment {
   int64_t programDateTimeMs = 0;  // wall clock (ms since 1970) at which its first frame arrived
   bool discontinuity = false;     // the input broke off before this segment
   int64_t bytes = 0;
+  std::vector<LivePart> parts;  // LL-HLS: the parts it was written as
 };
 
 class LivePlaylist {
@@ -42,6 +53,10 @@ class LivePlaylist {
   // playlist long enough ago to be deleted (RFC 8216 §6.2.2: a removed segment stays available for
   // its duration plus the playlist's).
   std::vector<std::string> add(LiveSegment segment);
+  // LL-HLS: the segment being written starts (its first frame's arrival, a break before it), one
+  // of its parts is finished (rewrites the playlist), and the part that will come next.
+  void openSegment(int64_t programDateTimeMs, bool discontinuity);
+  void addPart(LivePart part, std::string nextPartUri);
   // Writes the playlist as it is (an empty live playlist before the first segment).
   void publish() const { write(); }
   // Marks the playlist ended (EXT-X-ENDLIST) and rewrites it.
@@ -56,6 +71,7 @@ class LivePlaylist {
   double listedSeconds() const;
   int64_t listedBytes() const;
   bool overBound() const;
+  void renderParts(std::ostream& o, const std::vector<LivePart>& parts) const;
 
   std::string path_;
   LivePlaylistSettings settings_;
@@ -70,6 +86,11 @@ class LivePlaylist {
   int64_t discontinuitySequence_ = 0;
   int targetDuration_ = 1;
   bool ended_ = false;
+  // LL-HLS: the segment being written, and part files kept a while after they stop being listed.
+  LiveSegment open_;
+  bool segmentOpen_ = false;
+  std::string preloadHint_;
+  std::deque<Retired> retiredParts_;
 };
 
 // Turns what FFmpeg's hls muxer says about each finished segment into LiveSegments with our own

@@ -13,6 +13,8 @@ interface LiveCliOptions {
   dvrSeconds?: string;
   dvrBytes?: string;
   segmentSeconds?: string;
+  lowLatency?: boolean;
+  partSeconds?: string;
   inputTimeout?: number;
   reconnectWindow?: number;
   format?: string;
@@ -47,6 +49,8 @@ export function liveOptionsFromFlags(opts: LiveCliOptions): PipelineOptions {
   if (opts.dvr || maxSeconds !== undefined || maxBytes !== undefined) {
     live.dvr = maxSeconds === undefined && maxBytes === undefined ? true : { ...(maxSeconds !== undefined ? { maxSeconds } : {}), ...(maxBytes !== undefined ? { maxBytes } : {}) };
   }
+  const partSeconds = number(opts.partSeconds, '--part-seconds', false);
+  if (opts.lowLatency || partSeconds !== undefined) live.lowLatency = partSeconds === undefined ? true : { partSeconds };
   if (opts.inputTimeout !== undefined) live.inputTimeoutMs = opts.inputTimeout;
   if (opts.reconnectWindow !== undefined) live.reconnectWindowMs = opts.reconnectWindow;
   const o: PipelineOptions = { outDir: opts.out, live, previews: opts.previews === true };
@@ -81,6 +85,8 @@ export function registerLiveCommand(program: Command): void {
     .option('--dvr-seconds <s>', 'DVR: drop the oldest segments beyond this many seconds')
     .option('--dvr-bytes <n>', 'DVR: drop the oldest segments beyond this many bytes per rendition')
     .option('--segment-seconds <s>', 'segment length (default 2; 1 allowed)')
+    .option('--low-latency', 'LL-HLS: fMP4 parts listed as they are written, with a preload hint for the next')
+    .option('--part-seconds <s>', 'LL-HLS part length (default 0.5; implies --low-latency)')
     .option('--input-timeout <ms>', 'warn and wait for the feed after this much silence (default 5000)', parseMilliseconds('--input-timeout'))
     .option('--reconnect-window <ms>', 'end gracefully when the feed stays away this long (default 60000)', parseMilliseconds('--reconnect-window'))
     .option('--format <name>', 'input format when it cannot be detected (e.g. mpegts)')

@@ -2,9 +2,10 @@
  * GET /services/:serviceName/VideoServer/:layerId/<file>: the published outputs, read-only, with
  * byte ranges. File requests get real HTTP statuses (401, 403, 404, 416).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
 import type { StoredFile } from '../../jobs/storage.js';
+import { holdLiveFile } from './live.js';
 import { arcgisError, fields, one, readAll, sendHttpError, tokenOf, type Fields, type Params, type ServerContext } from '../context.js';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -50,8 +51,11 @@ export function fileCacheControl(ext: string, live: boolean, publicOutputs: bool
 }
 
 export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
-  fileRoutesFor(api, ctx, '/services/:serviceName/VideoServer/:layerId/*', async (p) => {
+  fileRoutesFor(api, ctx, '/services/:serviceName/VideoServer/:layerId/*', async (p, req, reply) => {
     if (!SERVICE_NAME_PATTERN.test(p.serviceName ?? '') || !/^\d{1,9}$/.test(p.layerId ?? '')) return null;
+    // A live layer's blocking playlist reloads and hinted parts wait here first.
+    const held = await holdLiveFile(ctx, req, reply, p.serviceName!, Number(p.layerId), p['*'] ?? '');
+    if (held) return { held };
     const file = await ctx.storage.open(p.serviceName!, Number(p.layerId), p['*'] ?? '');
     return file ? { file, live: ctx.manager.liveJobFor(p.serviceName!, Number(p.layerId)) !== undefined } : null;
   });
@@ -61,7 +65,9 @@ export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
  * A read-only file route: the token check (unless outputs are public), the file `open` finds for
  * the path parameters, its type, caching, validators and byte ranges.
  */
-export function fileRoutesFor(api: FastifyInstance, ctx: ServerContext, route: string, open: (p: Params) => Promise<{ file: StoredFile; live: boolean } | null>): void {
+export type FileLookup = { file: StoredFile; live: boolean } | { held: { status: number; message: string } } | null;
+
+export function fileRoutesFor(api: FastifyInstance, ctx: ServerContext, route: string, open: (p: Params, req: FastifyRequest, reply: FastifyReply) => Promise<FileLookup>): void {
   const { config, tokens } = ctx;
   api.get(route, async (req, reply) => {
     const f = fields(req);
@@ -73,8 +79,9 @@ export function fileRoutesFor(api: FastifyInstance, ctx: ServerContext, route: s
     }
     const p = req.params as Params;
     const rest = p['*'] ?? '';
-    const found = await open(p);
+    const found = await open(p, req, reply);
     if (!found) return sendHttpError(reply, 404, arcgisError(404, 'Not found.'));
+    if ('held' in found) return sendHttpError(reply, found.held.status, arcgisError(found.held.status, found.held.message));
     const { file, live } = found;
     const ext = rest.slice(rest.lastIndexOf('.') + 1).toLowerCase();
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');

@@ -3,7 +3,11 @@
  * streamAddress, mode client|server, bufferSize), the stop operation, and the live telemetry as
  * the latest packet and as Server-Sent Events. Only the configured protocols and ports are taken.
  */
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import { readFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { safeRelativePath } from '../../jobs/storage.js';
+import { PART_NAME, deliveryDirectives, waitForPart, waitForPlaylist } from '../../live/blocking-reload.js';
 import { MediaError } from '../../errors.js';
 import { RESOLUTIONS, type Resolution } from '../../jobs/job.js';
 import { toNdjsonLine } from '../../klv/index.js';
@@ -73,7 +77,39 @@ function liveOptionsOf(cp: Record<string, unknown>): LiveOptions {
     if (cp.dvr && live.windowSegments !== undefined) throw new LiveRefused('createParameters.dvr keeps every segment: leave bufferSize out.');
     if (cp.dvr) live.dvr = true;
   }
+  if (cp.lowLatency !== undefined) {
+    if (typeof cp.lowLatency !== 'boolean') throw new LiveRefused('createParameters.lowLatency must be true or false.');
+    if (cp.lowLatency) live.lowLatency = true;
+  }
   return live;
+}
+
+/**
+ * LL-HLS delivery for the files of a running live layer: a playlist request with _HLS_msn/_HLS_part
+ * waits for that segment or part, and a request for a part not written yet (the preload hint) waits
+ * for it. Returns an HTTP error to send, or undefined to serve the file as usual.
+ */
+export async function holdLiveFile(ctx: ServerContext, req: FastifyRequest, reply: FastifyReply, serviceName: string, layerId: number, rest: string): Promise<{ status: number; message: string } | undefined> {
+  if (!ctx.manager.liveJobFor(serviceName, layerId)) return undefined;
+  const parts = safeRelativePath(rest);
+  if (!parts) return undefined;
+  const path = join(ctx.storage.location(serviceName, layerId), ...parts);
+  const gone = new AbortController();
+  const onClose = () => gone.abort();
+  reply.raw.once('close', onClose);
+  try {
+    if (rest.endsWith('.m3u8')) {
+      const directives = deliveryDirectives((req.query ?? {}) as Record<string, unknown>);
+      if (!directives) return undefined;
+      if ('status' in directives) return directives;
+      const waited = await waitForPlaylist(path, directives.msn, directives.part, gone.signal);
+      return waited.status === 200 ? undefined : waited;
+    }
+    if (PART_NAME.test(rest)) await waitForPart(path, join(dirname(path), `${basename(dirname(path))}.m3u8`), gone.signal);
+    return undefined;
+  } finally {
+    reply.raw.off('close', onClose);
+  }
 }
 
 /** addLayer for createParameters.type 'livestream' (called by the addLayer route). */
@@ -103,6 +139,24 @@ export function addLiveLayer(ctx: ServerContext, reply: FastifyReply, f: Fields,
   }
 }
 
+/** The top rendition's playlist of an ended live layer, or why it cannot be processed. */
+async function recordingOf(dir: string): Promise<string | { code: number; message: string }> {
+  let master: string;
+  try {
+    master = await readFile(join(dir, 'ABR.m3u8'), 'utf8');
+  } catch {
+    return { code: 404, message: 'No such layer, or it has no playlists.' };
+  }
+  const top = master.split('\n').find((line) => line.trim() !== '' && !line.startsWith('#'));
+  if (!top || !/^[\w-]+\/[\w-]+\.m3u8$/.test(top.trim())) return { code: 400, message: 'The layer has no media playlist to process.' };
+  const playlist = join(dir, top.trim());
+  const text = await readFile(playlist, 'utf8').catch(() => '');
+  if (!text.includes('#EXT-X-PROGRAM-DATE-TIME')) return { code: 400, message: 'The layer is not a live recording.' };
+  if (!text.includes('#EXT-X-ENDLIST')) return { code: 409, message: 'The livestream has not ended.' };
+  if (!/#EXTINF:/.test(text)) return { code: 400, message: 'The recording has no segments.' };
+  return playlist;
+}
+
 function layerOf(params: Params): { serviceName: string; layerId: number } | null {
   const layerId = Number(params.layerId);
   if (!params.serviceName || !/^\d{1,9}$/.test(params.layerId ?? '')) return null;
@@ -122,6 +176,36 @@ export function liveRoutes(api: FastifyInstance, ctx: ServerContext): void {
     if (!job) return sendJson(reply, r.f, arcgisError(404, 'Unable to stop the livestream.', ['No livestream is running on this layer.']));
     job.stop();
     return sendJson(reply, r.f, { jobId: job.id, success: true });
+  });
+
+  // A finished live recording becomes an on-demand layer: a normal ingest of its top rendition.
+  api.post('/services/:serviceName/VideoServer/:layerId/process', async (req, reply) => {
+    const r = restRequest(ctx, req, reply);
+    if (!r) return reply;
+    const fail = (code: number, ...details: string[]) => sendJson(reply, r.f, arcgisError(code, 'Unable to process the livestream.', details));
+    const layer = layerOf(req.params as Params);
+    if (!layer) return fail(404, 'No such layer.');
+    if (running(req.params as Params)) return fail(409, 'The livestream is still running: stop it first.');
+    const res = one(r.f.requestedResolutions) ?? 'fhd';
+    if (!(RESOLUTIONS as readonly string[]).includes(res)) return fail(400, `requestedResolutions must be one of ${RESOLUTIONS.join(', ')}.`);
+    const dir = ctx.storage.location(layer.serviceName, layer.layerId);
+    const recording = await recordingOf(dir);
+    if (typeof recording !== 'string') return fail(recording.code, recording.message);
+    try {
+      const job = ctx.manager.ingest(recording, {
+        inputRoots: [dir],
+        sourceName: `${layer.serviceName}/${layer.layerId} (live recording)`,
+        serviceName: layer.serviceName,
+        requestedResolutions: res as Resolution,
+        username: r.username,
+        restUrl: ctx.restUrl,
+        ...(typeof r.f.name === 'string' && r.f.name.trim() ? { layerName: r.f.name.trim().slice(0, 256) } : {}),
+      });
+      return sendJson(reply, r.f, { jobId: job.id, success: true });
+    } catch (err) {
+      if (err instanceof MediaError) return fail(400, err.message);
+      throw err;
+    }
   });
 
   api.get('/services/:serviceName/VideoServer/:layerId/telemetry/latest', async (req, reply) => {
