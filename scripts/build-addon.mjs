@@ -31,8 +31,8 @@ try {
       process.exit(0);
     }
   }
-  // Building needs neither the ffmpeg command nor the browser: only the tests do.
-  const missing = missingSystemPieces().filter((m) => !m.startsWith('the ffmpeg command') && !m.startsWith('chromium'));
+  // Building needs neither the ffmpeg command, the browser nor redis-server: only the tests do.
+  const missing = missingSystemPieces().filter((m) => !m.startsWith('the ffmpeg command') && !m.startsWith('chromium') && !m.startsWith('redis-server'));
   if (missing.length) {
     throw new Error(`cannot build the addon, missing: ${missing.join(', ')}.\n  Fix (Debian/Ubuntu): sudo sh -c '${installCommand()}'`);
   }

@@ -13,6 +13,7 @@ export const debianPackages = [
   'ffmpeg',
   // The player tests drive Debian's chromium (H.264/AAC in MSE) with playwright-core.
   'chromium',
+  'redis-server',
 ];
 
 export function log(msg) {
@@ -59,6 +60,7 @@ export function missingSystemPieces() {
   if (!has('make')) missing.push('make');
   if (!has('ffmpeg')) missing.push('the ffmpeg command (used to make test fixtures)');
   if (!has('chromium')) missing.push('chromium (the browser the player tests drive)');
+  if (!has('redis-server')) missing.push('redis-server (the scale-out tests start their own)');
   return missing;
 }
 

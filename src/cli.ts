@@ -10,6 +10,7 @@ import { registerIngestCommand } from './cli/ingest-command.js';
 import { registerServeCommand } from './cli/serve-command.js';
 import { registerBenchCommand } from './cli/bench-command.js';
 import { registerLiveCommand } from './cli/live-command.js';
+import { registerWorkerCommand } from './cli/worker-command.js';
 import { reportAndExit } from './cli/output.js';
 
 const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
@@ -27,6 +28,7 @@ registerKlvCommand(program);
 registerIngestCommand(program);
 registerLiveCommand(program);
 registerServeCommand(program);
+registerWorkerCommand(program);
 registerBenchCommand(program);
 
 // A closed pipe (`fmv-ingest klv x.ts | head`) is the reader's choice, not an error.

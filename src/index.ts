@@ -120,5 +120,8 @@ export {
   type ServiceRecord,
   type SyntheticFlightOptions,
   type SyntheticFlightClipOptions,
+  type SubmittedJob,
+  type JobPage,
+  type RedisQueueOptions,
 } from './jobs/index.js';
 export { startServer, loadServerConfig, type RunningServer, type ServerConfig, type ServerUser, type ConfigInput } from './server/index.js';

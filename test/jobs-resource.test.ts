@@ -55,7 +55,7 @@ describe('steps', () => {
     expect(STEPS.every((s) => s.origin === 'videoServer')).toBe(true);
     expect(TRANSCODE_CPU).toMatchObject({ code: 1159, message: 'Transcoding with CPU', origin: 'ours' });
     const ours = messageCodeTable().filter((r) => r.origin === 'ours');
-    expect(ours.map((r) => r.code)).toEqual([1159, '2000+n', 1120]);
+    expect(ours.map((r) => r.code)).toEqual([1159, '2000+n', 1120, 1121]);
   });
 });
 

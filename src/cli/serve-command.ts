@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { startServer } from '../server/app.js';
 import { loadServerConfig, type ConfigInput } from '../server/config.js';
+import { redactRedisUrl } from '../jobs/queue/redis-options.js';
 
 interface ServeCliOptions {
   port?: string;
@@ -19,6 +20,8 @@ interface ServeCliOptions {
   tokenMinutes?: string;
   log?: boolean;
   corsOrigin: string[];
+  redis?: string;
+  worker?: boolean;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -44,6 +47,8 @@ export function registerServeCommand(program: Command): void {
     .option('--log', 'log requests to stderr')
     .option('--cors-origin <origin>', "browser origin allowed to call the API and fetch outputs, or '*' (repeatable)", collect, [])
     .option('--trust-proxy <address>', 'reverse proxy (address or CIDR) whose X-Forwarded-For is believed (repeatable)', collect, [])
+    .option('--redis <url>', 'queue jobs on Redis (redis://host:6379/0) shared with other servers and workers (also FMV_INGEST_REDIS)')
+    .option('--worker', 'with --redis: run ingests in this server too (default: accept and serve only)')
     .option('--config <file>', 'JSON config file (also FMV_INGEST_CONFIG)')
     .action(async (opts: ServeCliOptions) => {
       const flags: ConfigInput = {
@@ -62,10 +67,13 @@ export function registerServeCommand(program: Command): void {
         log: opts.log,
         corsOrigins: opts.corsOrigin,
         trustProxy: opts.trustProxy,
+        redis: opts.redis,
+        worker: opts.worker,
       };
       const config = loadServerConfig(flags, opts.config !== undefined ? { configFile: opts.config } : {});
       const server = await startServer(config);
-      process.stderr.write(`fmv-ingest: listening on ${server.restUrl} (data ${config.dataDir})\n`);
+      const queue = config.redis ? `, jobs on ${redactRedisUrl(config.redis)}${config.worker ? ', running ingests here too' : ''}` : '';
+      process.stderr.write(`fmv-ingest: listening on ${server.restUrl} (data ${config.dataDir}${queue})\n`);
       let stopping = false;
       const stop = (): void => {
         if (stopping) process.exit(130);

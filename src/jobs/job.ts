@@ -128,6 +128,8 @@ export interface JobCustomAttributes {
   error: JobError | null;
   /** Live jobs only (absent for on-demand ones). */
   live?: JobLiveStatus;
+  /** Jobs run by a queue worker process (Redis mode): which one ran the latest attempt. */
+  worker?: { host: string; pid: number };
 }
 
 export interface JobResource {
@@ -208,6 +210,7 @@ export function orderedResource(r: JobResource): JobResource {
       log: [...(c.log ?? [])],
       error: c.error ? { ...c.error, failedStep: { ...c.error.failedStep } } : null,
       ...(c.live ? { live: { ...c.live } } : {}),
+      ...(c.worker ? { worker: { host: c.worker.host, pid: c.worker.pid } } : {}),
     },
   };
 }

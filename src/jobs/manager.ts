@@ -20,6 +20,11 @@ import type { LiveOptions } from '../pipeline-options.js';
 import { stepByKey } from './steps.js';
 import { LocalDirectoryStorage, type Storage } from './storage.js';
 import { MemoryJobStore, openJobStore, type JobStore, type ServiceRecord } from './store.js';
+import type { JobPage, QueueBackend, SubmittedJob } from './queue/backend.js';
+import { LocalBackend } from './queue/local.js';
+import { RedisBackend, type SubmitPlan } from './queue/redis.js';
+import { DEFAULT_TAG, GPU_TAG, checkTag, validateRedisQueueOptions, type RedisQueueOptions, type ValidRedisQueueOptions } from './queue/redis-options.js';
+import { QueueWorker } from './queue/worker.js';
 
 export interface IngestOptions {
   /** Storage root directory: outputs land in <outDir>/<serviceName>/<layerId>/. */
@@ -48,6 +53,11 @@ export interface IngestOptions {
   inputRoots?: string[];
   /** How the job resource names the input (customAttributes.source; default: the input as given). */
   sourceName?: string;
+  /**
+   * Redis mode: only workers with this tag take the job (default 'gpu' when hwaccel is cuda or
+   * vaapi, else 'default'). The in-process mode runs every job itself.
+   */
+  tag?: string;
 }
 
 export interface JobManagerOptions {
@@ -71,6 +81,11 @@ export interface JobManagerOptions {
   requestedResolutions?: Resolution;
   /** Default hardware path (default 'auto'). */
   hwaccel?: HwAccel;
+  /**
+   * Queue the jobs on Redis (BullMQ) instead of in this process: every manager on the same Redis
+   * and prefix sees the same jobs; `worker: true` runs them here too. Use `submit()`.
+   */
+  queue?: RedisQueueOptions;
 }
 
 export interface LiveJobOptions {
@@ -91,8 +106,8 @@ export interface LiveJobOptions {
   outDir?: string;
 }
 
-const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots', 'sourceName'] as const;
-const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'maxQueued', 'restUrl', 'username', 'requestedResolutions', 'hwaccel'] as const;
+const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots', 'sourceName', 'tag'] as const;
+const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'maxQueued', 'restUrl', 'username', 'requestedResolutions', 'hwaccel', 'queue'] as const;
 
 export const DEFAULT_REST_URL = 'http://localhost/arcgis/rest';
 
@@ -162,6 +177,7 @@ interface ValidIngestOptions {
   restUrl: string;
   inputRoots?: string[];
   sourceName: string;
+  tag: string;
 }
 
 export class JobManager {
@@ -181,12 +197,17 @@ export class JobManager {
   private readonly beatTimer: NodeJS.Timeout;
   private closed = false;
   private storeWarned = false;
+  private readonly redis: ValidRedisQueueOptions | undefined;
+  private backend: QueueBackend;
+  private worker: QueueWorker | undefined;
 
   /** Opens a manager and recovers the jobs a stopped process left behind. */
   static async open(options?: JobManagerOptions): Promise<JobManager> {
     const manager = new JobManager(options);
     try {
-      await manager.recover();
+      if (manager.redis) await manager.connect(manager.redis);
+      // Redis mode keeps no job in this process's store: a dead worker's jobs are retried by the others.
+      else await manager.recover();
     } catch (err) {
       await manager.close();
       throw err;
@@ -221,6 +242,93 @@ export class JobManager {
     const beat = (): void => this.safeStore(() => this.store.beat?.(this.owner, Date.now()));
     beat();
     this.beatTimer = setInterval(beat, OWNER_BEAT_MS).unref();
+    this.redis = o.queue !== undefined ? validateRedisQueueOptions(o.queue) : undefined;
+    this.backend = new LocalBackend({
+      ingest: (input, options) => this.ingest(input, options),
+      job: (jobId) => this.job(jobId),
+      getJob: (jobId) => this.getJob(jobId),
+      listJobs: (options) => this.listJobs(options),
+      countJobs: () => this.store.countJobs(),
+    });
+  }
+
+  private async connect(redis: ValidRedisQueueOptions): Promise<void> {
+    this.backend = await RedisBackend.open(redis, (input, options) => this.plan(input, options));
+    if (!redis.worker) return;
+    if (!this.storage) throw invalid('a directory to publish into (a worker publishes into the shared storage)', 'outDir', undefined);
+    this.worker = new QueueWorker(redis, {
+      storage: this.storage,
+      tempRoot: this.tempRoot,
+      pipeline: this.pipeline,
+      concurrency: this.queue.concurrency,
+      hwaccel: this.defaults.hwaccel,
+      ...(redis.inputRoots ? { inputRoots: redis.inputRoots } : {}),
+      warn: (message) => process.emitWarning(message, 'FmvIngestWarning'),
+    });
+    await this.worker.start();
+  }
+
+  /** 'redis' when jobs are queued on Redis, else 'local'. */
+  get queueKind(): 'local' | 'redis' {
+    return this.redis ? 'redis' : 'local';
+  }
+
+  /** The queue worker of this process (Redis mode with `queue.worker`). */
+  get queueWorker(): QueueWorker | undefined {
+    return this.worker;
+  }
+
+  /** A Redis-mode submission, validated here; the worker publishes into its own (shared) storage. */
+  private plan(input: string, options?: IngestOptions): SubmitPlan {
+    const given = optionsObject(options, 'ingest options');
+    for (const key of ['storage', 'outDir', 'tempDir'] as const) {
+      if (given[key] !== undefined) throw invalid('unset in Redis mode (workers publish into their own storage and temporary directory)', key, key === 'storage' ? (given.storage as Storage).description : given[key]);
+    }
+    const { input: path, o } = this.validate(input, options);
+    return {
+      input: path,
+      serviceName: o.serviceName,
+      layerName: o.layerName,
+      requestedResolutions: o.requestedResolutions,
+      hwaccel: o.hwaccel,
+      username: o.username,
+      restUrl: o.restUrl,
+      sourceName: o.sourceName,
+      existingLayerIds: o.storage.existingLayerIds(o.serviceName),
+      tag: o.tag,
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+      ...(o.inputRoots !== undefined ? { inputRoots: o.inputRoots } : {}),
+      ...(o.signal !== undefined ? { signal: o.signal } : {}),
+    };
+  }
+
+  /**
+   * Submits an ingest in either mode and resolves once it is queued. In Redis mode it fails fast
+   * (ERR_QUEUE_UNAVAILABLE) when Redis cannot be reached.
+   */
+  submit(input: string, options?: IngestOptions): Promise<SubmittedJob> {
+    if (this.redis && this.backend.kind !== 'redis') return Promise.reject(new MediaError('A Redis-mode manager must be opened with JobManager.open()', { code: 'ERR_CLOSED', step: 'job' }));
+    return this.backend.submit(input, options);
+  }
+
+  /** Any job's resource, from whatever node or worker runs it. */
+  findJob(jobId: string): Promise<JobResource | undefined> {
+    return this.backend.getJob(jobId);
+  }
+
+  /** Jobs newest first, with the total count. */
+  findJobs(options: { limit?: number; offset?: number } = {}): Promise<JobPage> {
+    return this.backend.listJobs(options);
+  }
+
+  /** Cancels a job wherever it is queued or running; false when it already ended or is unknown. */
+  cancelJob(jobId: string): Promise<boolean> {
+    return this.backend.cancel(jobId);
+  }
+
+  /** Resolves with the job's resource once it has ended. */
+  waitForJob(jobId: string): Promise<JobResource> {
+    return this.backend.waitFor(jobId);
   }
 
   /** Marks jobs of stopped processes FAILED and removes their temporary and staging files. */
@@ -274,7 +382,9 @@ export class JobManager {
       tempRoot: o.tempDir !== undefined ? resolve(checkString(o.tempDir, 'tempDir', { nonEmpty: true })) : this.tempRoot,
       restUrl: o.restUrl !== undefined ? checkRestUrl(o.restUrl, 'restUrl') : this.restUrl,
       sourceName: o.sourceName !== undefined ? checkString(o.sourceName, 'sourceName', { nonEmpty: true }) : source,
+      tag: DEFAULT_TAG,
     };
+    out.tag = o.tag !== undefined ? checkTag(o.tag, 'tag') : out.hwaccel === 'cuda' || out.hwaccel === 'vaapi' ? GPU_TAG : DEFAULT_TAG;
     if (o.signal !== undefined) out.signal = checkSignal(o.signal, 'signal');
     if (o.timeoutMs !== undefined) out.timeoutMs = checkInteger(o.timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1);
     if (o.inputRoots !== undefined) out.inputRoots = checkInputRoots(o.inputRoots, 'inputRoots');
@@ -286,6 +396,7 @@ export class JobManager {
   /** Submits an ingest and returns its job at once (SUBMITTED until a queue slot is free). */
   ingest(input: string, options?: IngestOptions): IngestJob {
     if (this.closed) throw new MediaError('The job manager is closed', { code: 'ERR_CLOSED', step: 'job' });
+    if (this.redis) throw new MediaError(`This job manager queues on Redis (${this.redis.shown}): submit with await manager.submit()`, { code: 'ERR_QUEUE_MODE', step: 'job' });
     const { input: path, o } = this.validate(input, options);
     // A job that would start at once does not wait; past maxQueued waiting jobs, submitters are told to come back.
     if (this.queue.running >= this.queue.concurrency && this.queue.queued >= this.maxQueued) {
@@ -366,6 +477,8 @@ export class JobManager {
    */
   startLive(streamAddress: string, options: LiveJobOptions): IngestJob {
     if (this.closed) throw new MediaError('The job manager is closed', { code: 'ERR_CLOSED', step: 'job' });
+    // A feed is received where it is ingested, and cannot wait in a queue for a worker.
+    if (this.redis) throw new MediaError(`Live jobs run only in the in-process mode; this job manager queues on Redis (${this.redis.shown})`, { code: 'ERR_LIVE_LOCAL_ONLY', step: 'job' });
     const address = checkString(streamAddress, 'streamAddress', { nonEmpty: true });
     const o = optionsObject(options, 'live job options');
     const storage = o.storage !== undefined ? (o.storage as Storage) : o.outDir !== undefined ? new LocalDirectoryStorage(checkString(o.outDir, 'outDir', { nonEmpty: true })) : this.storage;
@@ -476,6 +589,9 @@ export class JobManager {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    // A worker finishes what it runs (a stopped one's jobs would be retried elsewhere).
+    await this.worker?.close();
+    await this.backend.close();
     // Live recordings are kept (stopped gracefully: playlists ended); other jobs are cancelled.
     for (const job of this.live.values()) if (!job.stop()) job.cancel();
     await Promise.all([...this.live.values()].map((j) => j.done.catch(() => undefined)));

@@ -66,6 +66,9 @@ export const FAILURE_CODE_BASE = 2000;
 /** The message appended when a job is cancelled. */
 export const CANCELLED_CODE = 1120;
 export const CANCELLED_MESSAGE = 'Ingest Cancelled';
+/** Redis mode: the first message of a job run again after its worker stopped ("Retrying Ingest: <why>"). */
+export const RETRY_CODE = 1121;
+export const RETRY_MESSAGE = 'Retrying Ingest';
 
 /** The passes' steps that the native single pass reports (159-182), in contract order. */
 export const PASS_STEPS: readonly StepKey[] = ['transcode', 'klv', 'hls', 'poster', 'previews', 'abr'];
@@ -98,5 +101,6 @@ export function messageCodeTable(): Array<{ code: number | string; message: stri
     { code: TRANSCODE_CPU.code, message: TRANSCODE_CPU.message, origin: 'ours', description: TRANSCODE_CPU.description },
     { code: `${FAILURE_CODE_BASE}+n`, message: '<step> failed: <why>', origin: 'ours', description: 'step n failed; the job is FAILED and the details are under customAttributes.error' },
     { code: CANCELLED_CODE, message: CANCELLED_MESSAGE, origin: 'ours', description: 'the job was cancelled; the job is CANCELLED' },
+    { code: RETRY_CODE, message: `${RETRY_MESSAGE}: <why>`, origin: 'ours', description: 'Redis mode: the worker running the job stopped; the job runs again from scratch on another worker' },
   ];
 }

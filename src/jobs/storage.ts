@@ -163,13 +163,21 @@ export class LocalDirectoryStorage implements Storage {
     let createdServiceDir = false;
     try {
       options.signal?.throwIfAborted();
-      await mkdir(join(this.root, '.staging'), { recursive: true });
       await rm(staging, { recursive: true, force: true });
-      try {
-        await rename(stagedDir, staging);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
-        await copyTree(stagedDir, staging, options.signal);
+      // Another job (another process, too) removes .staging when it empties it: made again if it
+      // went between our mkdir and our rename.
+      for (let attempt = 1; ; attempt++) {
+        await mkdir(join(this.root, '.staging'), { recursive: true });
+        try {
+          await rename(stagedDir, staging);
+          break;
+        } catch (err) {
+          const code = (err as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' && attempt < 5 && (await exists(stagedDir))) continue;
+          if (code !== 'EXDEV') throw err;
+          await copyTree(stagedDir, staging, options.signal);
+          break;
+        }
       }
       const listing = await listFiles(staging);
       options.signal?.throwIfAborted();

@@ -74,7 +74,9 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const roots = await realRoots(config.inputRoots);
   const secret = config.tokenSecret ?? loadOrCreateSecret(join(config.dataDir, 'token.key'));
   const manager = await JobManager.open({
-    store: join(config.dataDir, 'jobs.sqlite'),
+    // With Redis the jobs live there, shared by every node; the SQLite file is for one process.
+    store: config.redis ? 'memory' : join(config.dataDir, 'jobs.sqlite'),
+    ...(config.redis ? { queue: { redis: config.redis, worker: config.worker, inputRoots: roots } } : {}),
     outDir: join(config.dataDir, 'services'),
     tempDir: join(config.dataDir, 'tmp'),
     hwaccel: config.hwaccel,

@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MediaError } from '../errors.js';
 import { HWACCELS, type HwAccel } from '../jobs/job.js';
+import { redactRedisUrl } from '../jobs/queue/redis-options.js';
 import { checkBoolean, checkEnum, checkInteger, checkKnownKeys, checkString, invalid, isPlainObject } from '../validate.js';
 
 export interface ServerUser {
@@ -58,6 +59,10 @@ export interface ServerConfig {
   liveProtocols: LiveProtocol[];
   /** Ports a livestream layer may listen on or dial, inclusive. Default 1024-65535. */
   livePorts: { min: number; max: number };
+  /** Redis URL: queue jobs on Redis and read them from there (scale-out). Default none: in-process. */
+  redis: string | null;
+  /** With redis: run ingests in this server too. Default false (accept and serve only). */
+  worker: boolean;
 }
 
 export const LIVE_PROTOCOLS = ['udp', 'srt', 'rtmp', 'rtsp', 'rist'] as const;
@@ -87,6 +92,8 @@ const KEYS = [
   'trustProxy',
   'liveProtocols',
   'livePorts',
+  'redis',
+  'worker',
 ] as const;
 type ConfigKey = (typeof KEYS)[number];
 
@@ -112,10 +119,12 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_TRUST_PROXY: 'trustProxy',
   FMV_INGEST_LIVE_PROTOCOLS: 'liveProtocols',
   FMV_INGEST_LIVE_PORTS: 'livePorts',
+  FMV_INGEST_REDIS: 'redis',
+  FMV_INGEST_WORKER: 'worker',
 };
 
 const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'maxQueuedJobs', 'tokenMinutes', 'maxTokenMinutes', 'maxUploadBytes'];
-const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log'];
+const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log', 'worker'];
 const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins', 'trustProxy', 'liveProtocols'];
 
 function configError(message: string): MediaError {
@@ -255,7 +264,16 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
     trustProxy: trustProxyOf(merged.trustProxy, where('trustProxy')),
     liveProtocols: merged.liveProtocols === undefined ? [...LIVE_PROTOCOLS] : listOf(merged.liveProtocols).map((p, i) => checkEnum(p, `${where('liveProtocols')}[${i}]`, LIVE_PROTOCOLS)),
     livePorts: livePortsOf(merged.livePorts, where('livePorts')),
+    ...redisOf(merged, where),
   };
+}
+
+function redisOf(merged: ConfigInput, where: (key: ConfigKey) => string): { redis: string | null; worker: boolean } {
+  const redis = merged.redis === undefined ? null : checkString(merged.redis, where('redis'), { nonEmpty: true });
+  if (redis !== null && !/^rediss?:\/\//.test(redis)) throw invalid('a redis:// or rediss:// URL', where('redis'), redactRedisUrl(redis));
+  const worker = merged.worker === undefined ? false : checkBoolean(merged.worker, where('worker'));
+  if (worker && redis === null) throw invalid('false unless redis is set (without it every server runs its own ingests)', where('worker'), worker);
+  return { redis, worker };
 }
 
 /** 'MIN-MAX' or [min, max]. */

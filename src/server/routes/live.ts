@@ -192,7 +192,7 @@ export function liveRoutes(api: FastifyInstance, ctx: ServerContext): void {
     const recording = await recordingOf(dir);
     if (typeof recording !== 'string') return fail(recording.code, recording.message);
     try {
-      const job = ctx.manager.ingest(recording, {
+      const job = await ctx.manager.submit(recording, {
         inputRoots: [dir],
         sourceName: `${layer.serviceName}/${layer.layerId} (live recording)`,
         serviceName: layer.serviceName,

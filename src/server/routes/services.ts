@@ -5,6 +5,7 @@ import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
 import { RESOLUTIONS, type Resolution } from '../../jobs/job.js';
 import { arcgisError, one, restRequest, sendJson, type Params, type ServerContext } from '../context.js';
 import { InputRejected, resolveInput } from '../inputs.js';
+import { sendQueueUnavailable } from './jobs.js';
 import { addLiveLayer } from './live.js';
 import { uploadedInput } from './uploads.js';
 
@@ -50,7 +51,7 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
       throw err;
     }
     try {
-      const job = manager.ingest(input, {
+      const job = await manager.submit(input, {
         // Enforced again where FFmpeg opens each file: a playlist cannot lead outside.
         inputRoots,
         // The path or fileId as the client gave it: the server's own directory layout stays private.
@@ -63,6 +64,7 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
       });
       return sendJson(reply, f, { jobId: job.id, success: true });
     } catch (err) {
+      if (sendQueueUnavailable(reply, f, err, 'Unable to add layer.')) return reply;
       if (err instanceof MediaError) return fail(400, err.message);
       throw err;
     }
