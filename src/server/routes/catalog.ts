@@ -8,7 +8,7 @@ import { readdir } from 'node:fs/promises';
 import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
 import { LocalDirectoryStorage } from '../../jobs/storage.js';
 import { arcgisError, checkFormat, fields, one, restRequest, sendJson, type Fields, type Params, type ServerContext } from '../context.js';
-import { loadLayer, type LayerData } from './layer-data.js';
+import { activeJobIds, loadLayer, type LayerData } from './layer-data.js';
 import { CURRENT_VERSION, FULL_VERSION, createdSeconds, isLiveLayer, layerName } from './layer-json.js';
 import { sendTaggedJson } from './tagged-json.js';
 
@@ -34,7 +34,7 @@ export async function serviceLayers(ctx: ServerContext, serviceName: string): Pr
 /** Whether a name is taken: a service with a layer, or one whose first job is still running. */
 async function serviceExists(ctx: ServerContext, serviceName: string): Promise<boolean> {
   if ((await serviceLayers(ctx, serviceName)).length > 0) return true;
-  return ctx.manager.store.activeJobs().some((j) => j.resource.results.serviceName === serviceName);
+  return (await activeJobIds(ctx, serviceName)).length > 0;
 }
 
 function layerSummary(layer: LayerData): Record<string, unknown> {

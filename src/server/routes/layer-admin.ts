@@ -17,7 +17,7 @@ import { arcgisError, one, restRequest, sendJson, type Fields, type Params, type
 import { serviceLayers, unknownService } from './catalog.js';
 import { removeLayerExports } from './exports.js';
 import { topPlaylist } from './frameset.js';
-import { forgetFrames, forgetLayer, layerIdOf, loadLayer, saveEdits, type LayerData, type LayerEdits } from './layer-data.js';
+import { activeJobIds, forgetFrames, forgetLayer, layerIdOf, loadLayer, saveEdits, type LayerData, type LayerEdits } from './layer-data.js';
 import { layerRequest } from './layers.js';
 import { UploadRefused, acceptMultipart, receiveFile } from './multipart.js';
 
@@ -180,8 +180,8 @@ export function layerAdminRoutes(api: FastifyInstance, ctx: ServerContext): void
     if (!r) return reply;
     const serviceName = (req.params as Params).serviceName ?? '';
     if (!SERVICE_NAME_PATTERN.test(serviceName)) return sendJson(reply, r.f, unknownService(serviceName));
-    const busy = ctx.manager.store.activeJobs().filter((j) => j.resource.results.serviceName === serviceName);
-    if (busy.length > 0) return sendJson(reply, r.f, arcgisError(400, 'Unable to delete the service.', [`Jobs are still running in it: ${busy.map((j) => j.jobId).join(', ')}. Cancel or stop them first.`]));
+    const busy = await activeJobIds(ctx, serviceName);
+    if (busy.length > 0) return sendJson(reply, r.f, arcgisError(400, 'Unable to delete the service.', [`Jobs are still running in it: ${busy.join(', ')}. Cancel or stop them first.`]));
     const layers = await serviceLayers(ctx, serviceName);
     if (layers.length === 0) return sendJson(reply, r.f, unknownService(serviceName));
     try {

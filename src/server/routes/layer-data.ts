@@ -60,8 +60,8 @@ export function layerIdOf(text: string | undefined): number | null {
 /** Finished jobs never change: their resources are kept once found. */
 const finishedJobs = new Map<string, JobResource>();
 
-/** The job that published (or is writing) a layer, newest first. */
-export function jobOfLayer(ctx: ServerContext, serviceName: string, layerId: number): JobResource | null {
+/** The job that published (or is writing) a layer, newest first (from Redis too, in that mode). */
+export async function jobOfLayer(ctx: ServerContext, serviceName: string, layerId: number): Promise<JobResource | null> {
   const key = `${ctx.storage.location(serviceName, layerId)}`;
   const known = finishedJobs.get(key);
   if (known) return known;
@@ -69,7 +69,7 @@ export function jobOfLayer(ctx: ServerContext, serviceName: string, layerId: num
   if (live) return live.toJSON();
   const page = 500;
   for (let offset = 0; ; offset += page) {
-    const jobs = ctx.manager.listJobs({ limit: page, offset });
+    const { jobs } = await ctx.manager.findJobs({ limit: page, offset });
     for (const job of jobs) {
       if (job.results.serviceName !== serviceName || job.results.layerId !== layerId) continue;
       if (job.status === 'COMPLETED' || job.customAttributes.live !== undefined) {
@@ -78,6 +78,18 @@ export function jobOfLayer(ctx: ServerContext, serviceName: string, layerId: num
       }
     }
     if (jobs.length < page) return null;
+  }
+}
+
+/** Ids of a service's jobs that are queued or running (in Redis mode, on any node). */
+export async function activeJobIds(ctx: ServerContext, serviceName: string): Promise<string[]> {
+  if (!ctx.config.redis) return ctx.manager.store.activeJobs().filter((j) => j.resource.results.serviceName === serviceName).map((j) => j.jobId);
+  const out: string[] = [];
+  const page = 500;
+  for (let offset = 0; ; offset += page) {
+    const { jobs } = await ctx.manager.findJobs({ limit: page, offset });
+    for (const j of jobs) if (j.results.serviceName === serviceName && (j.status === 'SUBMITTED' || j.status === 'IN PROGRESS')) out.push(j.jobId);
+    if (jobs.length < page) return out;
   }
 }
 
@@ -101,7 +113,7 @@ export async function loadLayer(ctx: ServerContext, serviceName: string, layerId
     stat(join(dir, 'abr.json')).catch(() => null),
   ]);
   const modified = Math.max(info?.mtimeMs ?? 0, editsInfo?.mtimeMs ?? 0, abrInfo?.mtimeMs ?? 0);
-  return { serviceName, layerId, dir, job: jobOfLayer(ctx, serviceName, layerId), liveJob, videoInfo, abr, edits: (edits ?? {}) as LayerEdits, modified };
+  return { serviceName, layerId, dir, job: await jobOfLayer(ctx, serviceName, layerId), liveJob, videoInfo, abr, edits: (edits ?? {}) as LayerEdits, modified };
 }
 
 /** Writes a layer's edits atomically. */
