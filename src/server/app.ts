@@ -14,11 +14,20 @@ import { LoginThrottle, TokenService, loadOrCreateSecret } from './auth.js';
 import type { ServerConfig } from './config.js';
 import { arcgisError, fields, sendHttpError, sendJson, type ServerContext } from './context.js';
 import { realRoots } from './inputs.js';
+import { catalogRoutes } from './routes/catalog.js';
+import { clipRoutes } from './routes/clip.js';
+import { coverageRoutes } from './routes/coverage.js';
+import { exportRoutes } from './routes/exports.js';
 import { fileRoutes } from './routes/files.js';
+import { framesetRoutes } from './routes/frameset.js';
 import { jobRoutes } from './routes/jobs.js';
+import { layerAdminRoutes } from './routes/layer-admin.js';
+import { layerRoutes } from './routes/layers.js';
 import { liveRoutes } from './routes/live.js';
+import { selfRoutes } from './routes/self.js';
 import { addLayerRoutes } from './routes/services.js';
 import { tokenRoutes } from './routes/tokens.js';
+import { uploadRoutes } from './routes/uploads.js';
 
 export { arcgisError } from './context.js';
 export { withTokenOnUris } from './routes/files.js';
@@ -50,7 +59,7 @@ function addCors(app: FastifyInstance, origins: readonly string[]): void {
     const origin = req.headers.origin;
     if (typeof origin !== 'string' || (!anyOrigin && !origins.includes(origin))) return;
     reply.header('access-control-allow-origin', anyOrigin ? '*' : origin);
-    reply.header('access-control-expose-headers', 'Content-Length, Content-Range, Accept-Ranges');
+    reply.header('access-control-expose-headers', 'Content-Length, Content-Range, Accept-Ranges, ETag');
     if (req.method === 'OPTIONS') {
       reply.header('access-control-allow-methods', 'GET, HEAD, POST, OPTIONS');
       reply.header('access-control-allow-headers', 'X-Esri-Authorization, Authorization, Content-Type, Range');
@@ -127,6 +136,15 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
         jobRoutes(api, ctx);
         addLayerRoutes(api, ctx);
         liveRoutes(api, ctx);
+        catalogRoutes(api, ctx);
+        layerRoutes(api, ctx);
+        coverageRoutes(api, ctx);
+        selfRoutes(api, ctx);
+        exportRoutes(api, ctx);
+        framesetRoutes(api, ctx);
+        uploadRoutes(api, ctx);
+        layerAdminRoutes(api, ctx);
+        clipRoutes(api, ctx);
         fileRoutes(api, ctx);
       },
       { prefix: config.root },

@@ -42,6 +42,8 @@ export interface ServerConfig {
   maxTokenMinutes: number;
   /** Serve published outputs without a token. Default false. */
   publicOutputs: boolean;
+  /** Largest file uploads/upload takes, in bytes. Default 8 GiB. */
+  maxUploadBytes: number;
   /** Hardware path of HTTP-submitted ingests. Default 'auto'. */
   hwaccel: HwAccel;
   /** Log requests (fastify's logger) to stderr. Default false. */
@@ -83,6 +85,7 @@ const KEYS = [
   'tokenMinutes',
   'maxTokenMinutes',
   'publicOutputs',
+  'maxUploadBytes',
   'hwaccel',
   'log',
   'corsOrigins',
@@ -109,6 +112,7 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_TOKEN_MINUTES: 'tokenMinutes',
   FMV_INGEST_MAX_TOKEN_MINUTES: 'maxTokenMinutes',
   FMV_INGEST_PUBLIC_OUTPUTS: 'publicOutputs',
+  FMV_INGEST_MAX_UPLOAD_BYTES: 'maxUploadBytes',
   FMV_INGEST_HWACCEL: 'hwaccel',
   FMV_INGEST_LOG: 'log',
   FMV_INGEST_CORS_ORIGINS: 'corsOrigins',
@@ -119,7 +123,7 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_WORKER: 'worker',
 };
 
-const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'maxQueuedJobs', 'tokenMinutes', 'maxTokenMinutes'];
+const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'maxQueuedJobs', 'tokenMinutes', 'maxTokenMinutes', 'maxUploadBytes'];
 const BOOLEAN: readonly ConfigKey[] = ['publicOutputs', 'log', 'worker'];
 const LISTS: readonly ConfigKey[] = ['inputRoots', 'users', 'corsOrigins', 'trustProxy', 'liveProtocols'];
 
@@ -253,6 +257,7 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
     tokenMinutes,
     maxTokenMinutes,
     publicOutputs: merged.publicOutputs === undefined ? false : checkBoolean(merged.publicOutputs, where('publicOutputs')),
+    maxUploadBytes: merged.maxUploadBytes === undefined ? 8 * 1024 ** 3 : checkInteger(merged.maxUploadBytes, where('maxUploadBytes'), 1, Number.MAX_SAFE_INTEGER),
     hwaccel: merged.hwaccel === undefined ? 'auto' : checkEnum(merged.hwaccel, where('hwaccel'), HWACCELS),
     log: merged.log === undefined ? false : checkBoolean(merged.log, where('log')),
     corsOrigins: corsOriginsOf(merged.corsOrigins, where('corsOrigins')),

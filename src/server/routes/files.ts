@@ -2,8 +2,9 @@
  * GET /services/:serviceName/VideoServer/:layerId/<file>: the published outputs, read-only, with
  * byte ranges. File requests get real HTTP statuses (401, 403, 404, 416).
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { SERVICE_NAME_PATTERN } from '../../jobs/ids.js';
+import type { StoredFile } from '../../jobs/storage.js';
 import { holdLiveFile } from './live.js';
 import { arcgisError, fields, one, readAll, sendHttpError, tokenOf, type Fields, type Params, type ServerContext } from '../context.js';
 
@@ -12,6 +13,8 @@ const CONTENT_TYPES: Record<string, string> = {
   ts: 'video/mp2t',
   m4s: 'video/iso.segment',
   mp4: 'video/mp4',
+  mov: 'video/quicktime',
+  csv: 'text/csv; charset=utf-8',
   aac: 'audio/aac',
   jpg: 'image/jpeg',
   jpeg: 'image/jpeg',
@@ -36,9 +39,37 @@ export function withTokenOnUris(playlist: string, token: string): string {
     .join('\n');
 }
 
+/**
+ * Segments and images of a layer are never rewritten (a new poster gets a new name): cached for a
+ * day. Playlists are revalidated every time (ETag), a live layer's within a second.
+ */
+export function fileCacheControl(ext: string, live: boolean, publicOutputs: boolean): string {
+  const scope = publicOutputs ? 'public' : 'private';
+  if (ext === 'm3u8') return live ? `${scope}, max-age=1` : 'no-cache';
+  if (ext === 'json' || ext === 'ndjson' || ext === 'geojson' || ext === 'vtt') return live ? `${scope}, max-age=1` : 'no-cache';
+  return `${scope}, max-age=86400`;
+}
+
 export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
-  const { config, tokens, storage } = ctx;
-  api.get('/services/:serviceName/VideoServer/:layerId/*', async (req, reply) => {
+  fileRoutesFor(api, ctx, '/services/:serviceName/VideoServer/:layerId/*', async (p, req, reply) => {
+    if (!SERVICE_NAME_PATTERN.test(p.serviceName ?? '') || !/^\d{1,9}$/.test(p.layerId ?? '')) return null;
+    // A live layer's blocking playlist reloads and hinted parts wait here first.
+    const held = await holdLiveFile(ctx, req, reply, p.serviceName!, Number(p.layerId), p['*'] ?? '');
+    if (held) return { held };
+    const file = await ctx.storage.open(p.serviceName!, Number(p.layerId), p['*'] ?? '');
+    return file ? { file, live: ctx.manager.liveJobFor(p.serviceName!, Number(p.layerId)) !== undefined } : null;
+  });
+}
+
+/**
+ * A read-only file route: the token check (unless outputs are public), the file `open` finds for
+ * the path parameters, its type, caching, validators and byte ranges.
+ */
+export type FileLookup = { file: StoredFile; live: boolean } | { held: { status: number; message: string } } | null;
+
+export function fileRoutesFor(api: FastifyInstance, ctx: ServerContext, route: string, open: (p: Params, req: FastifyRequest, reply: FastifyReply) => Promise<FileLookup>): void {
+  const { config, tokens } = ctx;
+  api.get(route, async (req, reply) => {
     const f = fields(req);
     if (!config.publicOutputs) {
       const check = tokens.verify(tokenOf(req, f));
@@ -47,20 +78,21 @@ export function fileRoutes(api: FastifyInstance, ctx: ServerContext): void {
       }
     }
     const p = req.params as Params;
-    const layerText = p.layerId ?? '';
     const rest = p['*'] ?? '';
-    const notFound = () => sendHttpError(reply, 404, arcgisError(404, 'Not found.'));
-    if (!SERVICE_NAME_PATTERN.test(p.serviceName ?? '') || !/^\d{1,9}$/.test(layerText)) return notFound();
-    const held = await holdLiveFile(ctx, req, reply, p.serviceName!, Number(layerText), rest);
-    if (held) return sendHttpError(reply, held.status, arcgisError(held.status, held.message));
-    const file = await storage.open(p.serviceName!, Number(layerText), rest);
-    if (!file) return notFound();
+    const found = await open(p, req, reply);
+    if (!found) return sendHttpError(reply, 404, arcgisError(404, 'Not found.'));
+    if ('held' in found) return sendHttpError(reply, found.held.status, arcgisError(found.held.status, found.held.message));
+    const { file, live } = found;
     const ext = rest.slice(rest.lastIndexOf('.') + 1).toLowerCase();
     reply.header('content-type', CONTENT_TYPES[ext] ?? 'application/octet-stream');
     reply.header('accept-ranges', 'bytes');
     reply.header('last-modified', file.mtime.toUTCString());
-    // Published layers never change; playlists are still revalidated so a republished layer is seen.
-    reply.header('cache-control', ext === 'm3u8' ? 'no-cache' : config.publicOutputs ? 'public, max-age=3600' : 'private, max-age=3600');
+    reply.header('cache-control', fileCacheControl(ext, live, config.publicOutputs));
+    // A validator from size and time: a client holding this version gets 304 and no body.
+    const tag = `W/"${file.size.toString(36)}-${Math.floor(file.mtime.getTime()).toString(36)}"`;
+    reply.header('etag', tag);
+    const held = req.headers['if-none-match'];
+    if (typeof held === 'string' && held.split(',').some((t) => t.trim() === tag || t.trim() === '*')) return reply.code(304).send();
     // A playlist fetched with ?token= hands the token on to the URIs it lists, so a player that
     // cannot set headers (a plain <video> or hls.js without xhrSetup) plays the whole ladder.
     const queryToken = one((req.query as Fields | undefined)?.token);

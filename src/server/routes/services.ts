@@ -7,6 +7,7 @@ import { arcgisError, one, restRequest, sendJson, type Params, type ServerContex
 import { InputRejected, resolveInput } from '../inputs.js';
 import { sendQueueUnavailable } from './jobs.js';
 import { addLiveLayer } from './live.js';
+import { uploadedInput } from './uploads.js';
 
 export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
   const { manager, roots } = ctx;
@@ -30,13 +31,21 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
     if (cp.type === 'livestream') return addLiveLayer(ctx, reply, f, username, serviceName, cp);
     if (cp.type !== 'ondemand') return fail(400, "createParameters.type must be 'ondemand' or 'livestream'.");
     const source = cp.source;
-    if (!source || typeof source !== 'object' || Array.isArray(source)) return fail(400, 'createParameters.source must be an object with a path.');
+    if (!source || typeof source !== 'object' || Array.isArray(source)) return fail(400, 'createParameters.source must be an object with a path or a fileId.');
     if (cp.name !== undefined && (typeof cp.name !== 'string' || cp.name.trim().length === 0 || cp.name.length > 256)) return fail(400, 'createParameters.name must be a non-empty string.');
     const res = one(f.requestedResolutions) ?? 'fhd';
     if (!(RESOLUTIONS as readonly string[]).includes(res)) return fail(400, `requestedResolutions must be one of ${RESOLUTIONS.join(', ')}.`);
     let input: string;
+    let inputRoots = roots;
+    // An uploaded or registered item (fileId, or fileIds as the job resource shows it), else a path.
+    const src = source as Record<string, unknown>;
+    const fileId = src.fileId ?? src.fileIds ?? one(f.fileIds);
     try {
-      input = await resolveInput((source as Record<string, unknown>).path, roots);
+      if (fileId !== undefined) {
+        const uploaded = await uploadedInput(ctx, fileId);
+        input = uploaded.path;
+        inputRoots = [...roots, uploaded.root];
+      } else input = await resolveInput(src.path, roots);
     } catch (err) {
       if (err instanceof InputRejected) return fail(err.httpCode, err.message);
       throw err;
@@ -44,9 +53,9 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
     try {
       const job = await manager.submit(input, {
         // Enforced again where FFmpeg opens each file: a playlist cannot lead outside.
-        inputRoots: roots,
-        // The path as the client gave it: the server's own directory layout stays private.
-        sourceName: String((source as Record<string, unknown>).path),
+        inputRoots,
+        // The path or fileId as the client gave it: the server's own directory layout stays private.
+        sourceName: String(fileId ?? src.path),
         serviceName,
         requestedResolutions: res as Resolution,
         username,
