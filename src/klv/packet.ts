@@ -10,22 +10,19 @@
  * several times more than reading the bytes.
  */
 import { readBerLength, readBerOid, cursor } from './ber.js';
-import { decodeUtf8, readInt, readUint } from './bytes.js';
+import { decodeUtf8 } from './bytes.js';
 import { asKlvError } from './errors.js';
 import { tagJson, tagsJson } from './json.js';
 import {
   type DecodeContext,
   ERROR_INDICATOR,
-  OP_INT,
-  OP_MAPPED_INT,
-  OP_MAPPED_UINT,
   OP_STRING,
-  OP_UINT,
   Special,
+  type TagRow,
   newDecodeContext,
   specialTag,
 } from './kinds.js';
-import { type Table, addTag, decodeItemTag, label, rawTag } from './localset.js';
+import { FAST_ERROR, type Table, addTag, decodeItemTag, label, plainTag, rawTag, readFast } from './localset.js';
 import type { DecodeOptions, KlvCarriage, KlvPacket, KlvStandard, KlvTag, KlvTags, KlvValue } from './types.js';
 
 /**
@@ -170,6 +167,19 @@ export class DecodedPacket implements KlvPacket {
   }
 }
 
+/** Text of `len` bytes at `off`, reusing the row's last string when the bytes are the same. */
+function rowText(r: TagRow, bytes: Uint8Array, off: number, len: number): string {
+  const cache = r.textCache!;
+  if (sameBytes(cache.bytes, bytes, off, len)) return cache.text;
+  const text = decodeUtf8(bytes, off, len)!;
+  // Long texts are rare and rarely repeat: not worth a copy.
+  if (len <= 64) {
+    cache.bytes = bytes.slice(off, off + len);
+    cache.text = text;
+  }
+  return text;
+}
+
 /** Tag object of store item `i` of packet `p`. */
 function itemTag(p: DecodedPacket, i: number): KlvTag {
   const st = p[STORE]!;
@@ -178,33 +188,91 @@ function itemTag(p: DecodedPacket, i: number): KlvTag {
   const kind = c[3 * i + 1]!;
   const table = p[TABLE]!;
   const r = table.rows[tag];
-  if (kind === NUM) return r!.kind.wrap(r!, c[3 * i + 2]!);
-  if (kind <= STR) return r!.kind.wrap(r!, decodeUtf8(st.bytes, c[3 * i + 2]!, STR - kind)!);
+  // Scalars of rows with the plain tag shape: one object literal, one hidden class for all of
+  // them, no call through the kind.
+  if (kind === NUM) return r!.plainTag === true ? plainTag(r!, c[3 * i + 2]!) : r!.kind.wrap(r!, c[3 * i + 2]!);
+  if (kind <= STR) {
+    const text = rowText(r!, st.bytes, c[3 * i + 2]!, STR - kind);
+    return r!.plainTag === true ? plainTag(r!, text) : r!.kind.wrap(r!, text);
+  }
   if (kind === ERR) return specialTag(r!, ERROR_INDICATOR);
   if (kind === VAL) {
     const v = p[VALS]![c[3 * i + 2]!];
     return v instanceof Special ? specialTag(r!, v) : r!.kind.wrap(r!, v as KlvValue);
   }
   if (kind === TAG) return p[VALS]![c[3 * i + 2]!] as KlvTag;
-  const ctx = newDecodeContext(false);
+  return deferredTag(p, table, r, tag, i, kind);
+}
+
+// Deferred items (nested sets, packs) decode with one reused context; `preceding` reads the
+// item being decoded from these, so no closure is made per item.
+const deferred: { c: Float64Array; start: number; i: number } = { c: new Float64Array(0), start: 0, i: 0 };
+const deferredCtx = newDecodeContext(false);
+function precedingTags(limit: number): number[] {
+  const out: number[] = [];
+  for (let j = Math.max(deferred.start, deferred.i - limit); j < deferred.i; j++) out.push(deferred.c[3 * j]!);
+  return out;
+}
+
+function deferredTag(p: DecodedPacket, table: Table, r: TagRow | undefined, tag: number, i: number, len: number): KlvTag {
+  const ctx = deferredCtx;
+  ctx.strict = false;
+  ctx.depth = 0;
+  ctx.setStart = 0;
+  ctx.setEnd = 0;
+  ctx.setError = undefined;
   ctx.vmtiLegacy = p[LEGACY];
   ctx.offsetBase = p[DELTA];
-  const start = p[START];
-  ctx.preceding = (limit) => {
-    const out: number[] = [];
-    for (let j = Math.max(start, i - limit); j < i; j++) out.push(c[3 * j]!);
-    return out;
-  };
-  return decodeItemTag(table, r, tag, st.bytes, c[3 * i + 2]!, kind, ctx);
+  ctx.preceding = precedingTags;
+  const st = p[STORE]!;
+  deferred.c = st.cols;
+  deferred.start = p[START];
+  deferred.i = i;
+  return decodeItemTag(table, r, tag, st.bytes, st.cols[3 * i + 2]!, len, ctx);
 }
+
+/** Tags up to this are stored with an int32 key (the elements fast path); larger ones are rare. */
+const SMALL_TAG = 0x3fffffff;
 
 function buildTags(p: DecodedPacket): KlvTags {
   const tags: KlvTags = {};
-  const c = p[STORE]!.cols;
-  for (let i = p[START], end = p[START] + p[COUNT]; i < end; i++) addTag(tags, c[3 * i]!, itemTag(p, i));
+  const st = p[STORE]!;
+  const c = st.cols;
+  const bytes = st.bytes;
+  const rows = p[TABLE]!.rows;
+  const start = p[START];
+  const end = start + p[COUNT];
+  // Integer keys live in the object's elements: storing the largest first sizes them once
+  // instead of growing them three or four times. Keys enumerate ascending whatever the order.
+  let first = -1;
+  for (let i = start, max = -1; i < end; i++) {
+    if (c[3 * i]! > max) {
+      max = c[3 * i]!;
+      first = i;
+    }
+  }
+  if (first >= 0) tags[c[3 * first]!] = itemTag(p, first);
+  for (let i = start; i < end; i++) {
+    if (i === first) continue;
+    const f = c[3 * i]!;
+    const kind = c[3 * i + 1]!;
+    let t: KlvTag;
+    if (f <= SMALL_TAG && (kind === NUM || kind <= STR)) {
+      // The common case inline: a scalar of a plain row, keyed by a small integer.
+      const tag = f | 0;
+      const r = rows[tag]!;
+      if (r.plainTag === true) {
+        const v = kind === NUM ? c[3 * i + 2]! : rowText(r, bytes, c[3 * i + 2]!, STR - kind);
+        t = plainTag(r, v);
+      } else t = itemTag(p, i);
+      const prev = tags[tag];
+      // `first` is the earliest item of its tag, so repeats still follow wire order.
+      if (prev === undefined) tags[tag] = t;
+      else (prev.repeats ??= []).push(t);
+    } else addTag(tags, f, itemTag(p, i));
+  }
   return tags;
 }
-
 
 /** JSON of the compact tags, identical to JSON.stringify of the built tags, written without building them. */
 function storeJson(p: DecodedPacket): string {
@@ -333,35 +401,17 @@ export function scanSet(
       }
       if (r !== undefined && r.eager === true && len > 0) {
         // The common mappings are inlined; the others go through the kind.
-        const op = r.op;
-        if (op === OP_MAPPED_INT && len === r.opBytes) {
-          const raw = readInt(b, p, len);
-          if (raw === r.opError) c[k + 1] = ERR;
+        const fast = readFast(r, b, p, len);
+        if (fast === fast) {
+          if (fast === FAST_ERROR) c[k + 1] = ERR;
           else {
             c[k + 1] = NUM;
-            c[k + 2] = raw * r.opScale!;
+            c[k + 2] = fast;
           }
           p += len;
           continue;
         }
-        if (op === OP_MAPPED_UINT && len === r.opBytes) {
-          c[k + 1] = NUM;
-          c[k + 2] = readUint(b, p, len) * r.opScale! + r.opOffset!;
-          p += len;
-          continue;
-        }
-        if (op === OP_UINT && (r.opBytes === 0 ? len <= 8 : len === r.opBytes)) {
-          c[k + 1] = NUM;
-          c[k + 2] = readUint(b, p, len);
-          p += len;
-          continue;
-        }
-        if (op === OP_INT && (r.opBytes === 0 ? len <= 8 : len === r.opBytes)) {
-          c[k + 1] = NUM;
-          c[k + 2] = readInt(b, p, len);
-          p += len;
-          continue;
-        }
+        const op = r.op;
         if (op === OP_STRING) {
           let ascii = true;
           for (let j = p; j < p + len; j++) if (b[j]! >= 0x80) ascii = false;
