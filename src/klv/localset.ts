@@ -3,7 +3,7 @@
  * sets (16-byte key + BER length + value).
  */
 import { readBerLength, readBerOid, cursor, encodeBerLength, encodeBerOid } from './ber.js';
-import { ByteWriter, fromHex, isHex, readInt, readUint, toHex } from './bytes.js';
+import { ByteWriter, decodeUtf8, fromHex, isHex, readInt, readUint, toHex } from './bytes.js';
 import { KlvError, asKlvError, itemError } from './errors.js';
 import {
   type DecodeContext,
@@ -14,6 +14,7 @@ import {
   OP_INT,
   OP_MAPPED_INT,
   OP_MAPPED_UINT,
+  OP_STRING,
   OP_UINT,
   specialTag,
   type TagRow,
@@ -104,7 +105,9 @@ export function row(tag: number, name: string, kind: Kind, units?: string): TagR
     jsonUnits: units === undefined ? '' : ',"units":' + JSON.stringify(units),
     jsonCache: { value: NaN, text: '' },
     spanCache: { bytes: undefined, text: '' },
-    plainTag: kind.wrap === Kind.prototype.wrap,
+    jsonKey: '"' + tag + '":',
+    jsonNextKey: ',"' + tag + '":',
+    plainTag: kind.wrap === Kind.prototype.wrap && kind.jsonTail === Kind.prototype.jsonTail,
     textCache: { bytes: undefined, text: '' },
   };
 }
@@ -134,6 +137,29 @@ export function readFast(r: TagRow, b: Uint8Array, p: number, len: number): numb
 /** The tag object of a row whose kind adds nothing to name, value and units. */
 export function plainTag(r: TagRow, value: KlvValue): KlvTag {
   return { name: r.name, value, units: r.units };
+}
+
+/** `a` holds exactly the `len` bytes of `b` at `off`. */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array, off: number, len: number): boolean {
+  if (a === undefined || a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) return false;
+  return true;
+}
+
+/**
+ * UTF-8 text of `len` bytes at `off` (undefined when invalid), reusing the row's last string
+ * when the bytes are the same: telemetry repeats its texts packet after packet.
+ */
+export function rowText(r: TagRow, b: Uint8Array, off: number, len: number): string | undefined {
+  const cache = r.textCache!;
+  if (sameBytes(cache.bytes, b, off, len)) return cache.text;
+  const text = decodeUtf8(b, off, len);
+  // Long texts are rare and rarely repeat: not worth a copy.
+  if (text !== undefined && len <= 64) {
+    cache.bytes = b.slice(off, off + len);
+    cache.text = text;
+  }
+  return text;
 }
 
 /** Tag object of a scalar decoded by `readFast` (not NOT_FAST). */
@@ -222,7 +248,12 @@ export function decodeSet(table: Table, b: Uint8Array, off: number, end: number,
       }
       // Integer mappings straight from the bytes; the rest through the kind.
       const v = r !== undefined && len > 0 ? readFast(r, b, p, len) : NOT_FAST;
-      const t = v === v ? fastTag(r!, v) : decodeItemTag(table, r, tag, b, p, len, ctx);
+      let t: KlvTag;
+      if (v === v) t = fastTag(r!, v);
+      else {
+        const text = r !== undefined && len > 0 && r.op === OP_STRING && r.plainTag === true ? rowText(r, b, p, len) : undefined;
+        t = text !== undefined ? plainTag(r!, text) : decodeItemTag(table, r, tag, b, p, len, ctx);
+      }
       // addTag inline: its keyed access also sees UL strings and stored tags, here only integers.
       const prev = tags[tag];
       if (prev === undefined) tags[tag] = t;

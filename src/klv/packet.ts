@@ -22,7 +22,7 @@ import {
   newDecodeContext,
   specialTag,
 } from './kinds.js';
-import { FAST_ERROR, type Table, addTag, decodeItemTag, label, plainTag, rawTag, readFast } from './localset.js';
+import { FAST_ERROR, type Table, addTag, decodeItemTag, label, plainTag, rawTag, readFast, rowText, sameBytes } from './localset.js';
 import type { DecodeOptions, KlvCarriage, KlvPacket, KlvStandard, KlvTag, KlvTags, KlvValue } from './types.js';
 
 /**
@@ -79,12 +79,6 @@ function reserve(items: number, bytes: number): Store {
   if (3 * (s.items + items) <= s.cols.length && s.bytesUsed + bytes <= s.bytes.length) return s;
   current = new Store(Math.max(STORE_ITEMS, items), Math.max(STORE_BYTES, bytes));
   return current;
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array, off: number, len: number): boolean {
-  if (a === undefined || a.length !== len) return false;
-  for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) return false;
-  return true;
 }
 
 /** Scratch for sorting item indices when writing JSON. */
@@ -167,19 +161,6 @@ export class DecodedPacket implements KlvPacket {
   }
 }
 
-/** Text of `len` bytes at `off`, reusing the row's last string when the bytes are the same. */
-function rowText(r: TagRow, bytes: Uint8Array, off: number, len: number): string {
-  const cache = r.textCache!;
-  if (sameBytes(cache.bytes, bytes, off, len)) return cache.text;
-  const text = decodeUtf8(bytes, off, len)!;
-  // Long texts are rare and rarely repeat: not worth a copy.
-  if (len <= 64) {
-    cache.bytes = bytes.slice(off, off + len);
-    cache.text = text;
-  }
-  return text;
-}
-
 /** Tag object of store item `i` of packet `p`. */
 function itemTag(p: DecodedPacket, i: number): KlvTag {
   const st = p[STORE]!;
@@ -192,7 +173,7 @@ function itemTag(p: DecodedPacket, i: number): KlvTag {
   // them, no call through the kind.
   if (kind === NUM) return r!.plainTag === true ? plainTag(r!, c[3 * i + 2]!) : r!.kind.wrap(r!, c[3 * i + 2]!);
   if (kind <= STR) {
-    const text = rowText(r!, st.bytes, c[3 * i + 2]!, STR - kind);
+    const text = rowText(r!, st.bytes, c[3 * i + 2]!, STR - kind)!;
     return r!.plainTag === true ? plainTag(r!, text) : r!.kind.wrap(r!, text);
   }
   if (kind === ERR) return specialTag(r!, ERROR_INDICATOR);
@@ -262,7 +243,7 @@ function buildTags(p: DecodedPacket): KlvTags {
       const tag = f | 0;
       const r = rows[tag]!;
       if (r.plainTag === true) {
-        const v = kind === NUM ? c[3 * i + 2]! : rowText(r, bytes, c[3 * i + 2]!, STR - kind);
+        const v = kind === NUM ? c[3 * i + 2]! : rowText(r, bytes, c[3 * i + 2]!, STR - kind)!;
         t = plainTag(r, v);
       } else t = itemTag(p, i);
       const prev = tags[tag];
@@ -309,15 +290,17 @@ function storeJson(p: DecodedPacket): string {
     const i = order[j]!;
     const tag = c[3 * i]!;
     const kind = c[3 * i + 1]!;
-    s += (j === 0 ? '"' : ',"') + tag + '":';
     const r = rows[tag];
+    // Unknown tags have no row.
+    if (r !== undefined) s += j === 0 ? r.jsonKey! : r.jsonNextKey!;
+    else s += (j === 0 ? '"' : ',"') + tag + '":';
     if (kind === NUM) {
       const v = c[3 * i + 2]!;
       // Telemetry repeats many values packet to packet: reuse the last text per row.
       const cache = r!.jsonCache!;
       if (cache.value !== v) {
         cache.value = v;
-        cache.text = r!.jsonHead! + v + r!.jsonUnits! + r!.kind.jsonTail(v) + '}';
+        cache.text = r!.jsonHead! + v + r!.jsonUnits! + (r!.plainTag === true ? '' : r!.kind.jsonTail(v)) + '}';
       }
       s += cache.text;
     } else if (kind === ERR) {
