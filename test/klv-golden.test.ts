@@ -166,6 +166,21 @@ describe('golden KLV output', () => {
     });
   }
 
+  it('packets decoded from the same bytes share no objects: changing one leaves the others as decoded', () => {
+    const u = encodeKlv({ standard: 'ST0601', tags: { 2: 1, 3: 'M', 47: 0b101, 48: { 1: 1, 2: 2, 3: '//USA', 12: 2, 13: 'USA', 22: 12 } } });
+    const [a, b, c] = decodeKlv(concat([u, u, u]));
+    const before = JSON.stringify(b);
+    const sec = a!.tags[48]!.value as KlvTags;
+    sec[1]!.value = 99;
+    sec[1]!.text = 'changed';
+    delete sec[3];
+    a!.tags[47]!.flags!.push('changed');
+    a!.tags[3]!.value = 'changed';
+    expect(JSON.stringify(b)).toBe(before);
+    expect(JSON.stringify(c)).toBe(before);
+    expect((c!.tags[48]!.value as KlvTags)[1]).not.toBe((b!.tags[48]!.value as KlvTags)[1]);
+  });
+
   it('the single-unit decoder gives the same packets as decodeKlv', () => {
     for (const u of flightUnits().filter((x) => x[0] === 0x06)) {
       expect(JSON.stringify(decodeKlvUnit(u))).toBe(JSON.stringify(decodeKlv(u)[0]));

@@ -109,6 +109,7 @@ export function row(tag: number, name: string, kind: Kind, units?: string): TagR
     jsonNextKey: ',"' + tag + '":',
     plainTag: kind.wrap === Kind.prototype.wrap && kind.jsonTail === Kind.prototype.jsonTail,
     textCache: { bytes: undefined, text: '' },
+    setCache: { bytes: undefined, template: undefined },
   };
 }
 

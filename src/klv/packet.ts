@@ -195,7 +195,78 @@ function precedingTags(limit: number): number[] {
   return out;
 }
 
+/** Member shapes a set template rebuilds with one object literal each (own keys in this order). */
+const SHAPE_PLAIN = 0; // name, value, units
+const SHAPE_TEXT = 1; // name, value, units, text
+const SHAPE_FLAGS = 2; // name, value, units, flags
+
+/** What rebuilds a nested set's tag: the outer tag's fields and each member's key, shape and fields. */
+interface SetTemplate {
+  name: string;
+  units: string | undefined;
+  keys: number[];
+  shapes: number[];
+  members: KlvTag[];
+}
+
+/**
+ * Template of a nested set tag of scalar members without errors (the security set, most sets),
+ * or undefined for anything else: such a tag is rebuilt member by member instead of decoded
+ * again when the same bytes come back.
+ */
+function setTemplate(t: KlvTag): SetTemplate | undefined {
+  if (Object.getPrototypeOf(t) !== Object.prototype || Object.keys(t).join() !== 'name,value,units') return undefined;
+  const members = t.value;
+  if (members === null || typeof members !== 'object' || Object.getPrototypeOf(members) !== Object.prototype) return undefined;
+  const keys: number[] = [];
+  const shapes: number[] = [];
+  const list: KlvTag[] = [];
+  for (const k of Object.keys(members)) {
+    const m = (members as KlvTags)[k]!;
+    const own = Object.keys(m).join();
+    const shape = own === 'name,value,units' ? SHAPE_PLAIN : own === 'name,value,units,text' ? SHAPE_TEXT : own === 'name,value,units,flags' ? SHAPE_FLAGS : -1;
+    const v = m.value;
+    if (shape < 0 || Object.getPrototypeOf(m) !== Object.prototype || (v !== null && typeof v === 'object') || !/^\d+$/.test(k)) return undefined;
+    keys.push(Number(k));
+    shapes.push(shape);
+    list.push(shape === SHAPE_FLAGS ? { ...m, flags: m.flags!.slice() } : { ...m });
+  }
+  return { name: t.name, units: t.units, keys, shapes, members: list };
+}
+
+/** A fresh tag from a template: the same members in the same order, each a new object. */
+function fromTemplate(s: SetTemplate): KlvTag {
+  const tags: KlvTags = {};
+  for (let j = 0; j < s.keys.length; j++) {
+    const m = s.members[j]!;
+    const shape = s.shapes[j];
+    tags[s.keys[j]!] =
+      shape === SHAPE_PLAIN
+        ? { name: m.name, value: m.value, units: m.units }
+        : shape === SHAPE_TEXT
+          ? { name: m.name, value: m.value, units: m.units, text: m.text }
+          : { name: m.name, value: m.value, units: m.units, flags: m.flags!.slice() };
+  }
+  return { name: s.name, value: tags as KlvValue, units: s.units };
+}
+
 function deferredTag(p: DecodedPacket, table: Table, r: TagRow | undefined, tag: number, i: number, len: number): KlvTag {
+  const st = p[STORE]!;
+  const off = st.cols[3 * i + 2]!;
+  // A nested set depends only on its bytes here (pre-0903.4 VMTI also on the outer version).
+  const cache = r !== undefined && r.kind.type === 'set' && !p[LEGACY] && len > 0 ? r.setCache! : undefined;
+  if (cache !== undefined && cache.template !== undefined && sameBytes(cache.bytes, st.bytes, off, len)) return fromTemplate(cache.template as SetTemplate);
+  const t = decodeDeferred(p, table, r, tag, i, len);
+  if (cache !== undefined) {
+    // The template holds its own copies: callers may change the tag they were given.
+    const template = setTemplate(t);
+    cache.bytes = template !== undefined ? st.bytes.slice(off, off + len) : undefined;
+    cache.template = template;
+  }
+  return t;
+}
+
+function decodeDeferred(p: DecodedPacket, table: Table, r: TagRow | undefined, tag: number, i: number, len: number): KlvTag {
   const ctx = deferredCtx;
   ctx.strict = false;
   ctx.depth = 0;
