@@ -10,19 +10,23 @@
  * several times more than reading the bytes.
  */
 import { readBerLength, readBerOid, cursor } from './ber.js';
-import { decodeUtf8 } from './bytes.js';
+import { decodeUtf8, readInt, readUint } from './bytes.js';
 import { asKlvError } from './errors.js';
 import { tagJson, tagsJson } from './json.js';
 import {
   type DecodeContext,
   ERROR_INDICATOR,
+  OP_INT,
+  OP_MAPPED_INT,
+  OP_MAPPED_UINT,
   OP_STRING,
+  OP_UINT,
   Special,
   type TagRow,
   newDecodeContext,
   specialTag,
 } from './kinds.js';
-import { FAST_ERROR, type Table, addTag, decodeItemTag, label, plainTag, rawTag, readFast, rowText, sameBytes } from './localset.js';
+import { type Table, addTag, decodeItemTag, label, plainTag, rawTag, rowText, sameBytes } from './localset.js';
 import type { DecodeOptions, KlvCarriage, KlvPacket, KlvStandard, KlvTag, KlvTags, KlvValue } from './types.js';
 
 /**
@@ -455,17 +459,35 @@ export function scanSet(
       }
       if (r !== undefined && r.eager === true && len > 0) {
         // The common mappings are inlined; the others go through the kind.
-        const fast = readFast(r, b, p, len);
-        if (fast === fast) {
-          if (fast === FAST_ERROR) c[k + 1] = ERR;
+        const op = r.op;
+        if (op === OP_MAPPED_INT && len === r.opBytes) {
+          const raw = readInt(b, p, len);
+          if (raw === r.opError) c[k + 1] = ERR;
           else {
             c[k + 1] = NUM;
-            c[k + 2] = fast;
+            c[k + 2] = raw * r.opScale!;
           }
           p += len;
           continue;
         }
-        const op = r.op;
+        if (op === OP_MAPPED_UINT && len === r.opBytes) {
+          c[k + 1] = NUM;
+          c[k + 2] = readUint(b, p, len) * r.opScale! + r.opOffset!;
+          p += len;
+          continue;
+        }
+        if (op === OP_UINT && (r.opBytes === 0 ? len <= 8 : len === r.opBytes)) {
+          c[k + 1] = NUM;
+          c[k + 2] = readUint(b, p, len);
+          p += len;
+          continue;
+        }
+        if (op === OP_INT && (r.opBytes === 0 ? len <= 8 : len === r.opBytes)) {
+          c[k + 1] = NUM;
+          c[k + 2] = readInt(b, p, len);
+          p += len;
+          continue;
+        }
         if (op === OP_STRING) {
           let ascii = true;
           for (let j = p; j < p + len; j++) if (b[j]! >= 0x80) ascii = false;
