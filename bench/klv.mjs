@@ -7,7 +7,7 @@
 import { spawnSync, execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, statSync } from 'node:fs';
 import { join, dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { encodeKlv } from '../dist/klv/index.js';
 import { synthesizeClip, KlvUnitStream } from '../dist/index.js';
@@ -36,13 +36,13 @@ say(decode.stdout.trim());
 say('');
 say('## 2. CLI end to end: fmv-ingest klv --format ndjson on a raw KLV stream');
 const packets = Array.from({ length: 1000 }, (_, i) => encodeKlv(flightPacket(i)));
-const probe = join(root, 'bench', 'klv-memory-probe.cjs');
+const probe = pathToFileURL(join(root, 'bench', 'klv-memory-probe.mjs')).href;
 const probeOut = join(out, 'klv-memory.json');
 
 /** One CLI run over a raw KLV file: wall ms and the probe's figures (peaks, CPU seconds). */
 function cliRun(rawFile, target = join(out, 'flight.ndjson')) {
   const e2e = timeIt(() =>
-    spawnSync(process.execPath, ['--require', probe, cli, 'klv', rawFile, '--format', 'ndjson', '--out', target], {
+    spawnSync(process.execPath, ['--import', probe, cli, 'klv', rawFile, '--format', 'ndjson', '--out', target], {
       encoding: 'utf8',
       env: { ...process.env, KLV_MEMORY_PROBE: probeOut },
     }),

@@ -1,8 +1,7 @@
-// Preloaded by bench/klv.mjs into `fmv-ingest klv` (node --require): samples the JS heap in use
+// Preloaded by bench/klv.mjs into `fmv-ingest klv` (node --import): samples the JS heap in use
 // while the command runs and writes the peaks and the CPU time used to the file named by
 // KLV_MEMORY_PROBE at exit.
-'use strict';
-const { writeFileSync } = require('node:fs');
+import { writeFileSync } from 'node:fs';
 
 let maxHeapUsed = 0;
 const sample = () => {
