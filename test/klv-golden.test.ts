@@ -181,6 +181,16 @@ describe('golden KLV output', () => {
     expect((c!.tags[48]!.value as KlvTags)[1]).not.toBe((b!.tags[48]!.value as KlvTags)[1]);
   });
 
+  it('nested sets that repeat, alternate or change decode the same as the first time', () => {
+    const sec = (c: number, country: string): Uint8Array => encodeKlv({ standard: 'ST0601', tags: { 2: 1, 48: { 1: c, 2: 2, 3: country, 12: 2, 13: country, 22: 12 } } });
+    const a = sec(1, '//USA');
+    const b = sec(2, '//GBR');
+    const first = { a: JSON.stringify(decodeKlv(a)), b: JSON.stringify(decodeKlv(b)) };
+    for (const [name, u] of [['a', a], ['a', a], ['a', a], ['b', b], ['a', a], ['b', b], ['b', b], ['b', b]] as const) {
+      expect(JSON.stringify(decodeKlv(u))).toBe(first[name]);
+    }
+  });
+
   it('the single-unit decoder gives the same packets as decodeKlv', () => {
     for (const u of flightUnits().filter((x) => x[0] === 0x06)) {
       expect(JSON.stringify(decodeKlvUnit(u))).toBe(JSON.stringify(decodeKlv(u)[0]));

@@ -238,6 +238,9 @@ function setTemplate(t: KlvTag): SetTemplate | undefined {
   return { name: t.name, units: t.units, keys, shapes, members: list };
 }
 
+/** Marks bytes whose set is not one a template can rebuild (errors, nested values, timestamps). */
+const NO_TEMPLATE = {};
+
 /** A fresh tag from a template: the same members in the same order, each a new object. */
 function fromTemplate(s: SetTemplate): KlvTag {
   const tags: KlvTags = {};
@@ -259,13 +262,15 @@ function deferredTag(p: DecodedPacket, table: Table, r: TagRow | undefined, tag:
   const off = st.cols[3 * i + 2]!;
   // A nested set depends only on its bytes here (pre-0903.4 VMTI also on the outer version).
   const cache = r !== undefined && r.kind.type === 'set' && !p[LEGACY] && len > 0 ? r.setCache! : undefined;
-  if (cache !== undefined && cache.template !== undefined && sameBytes(cache.bytes, st.bytes, off, len)) return fromTemplate(cache.template as SetTemplate);
+  const again = cache !== undefined && sameBytes(cache.bytes, st.bytes, off, len);
+  if (again && cache.template !== undefined && cache.template !== NO_TEMPLATE) return fromTemplate(cache.template as SetTemplate);
   const t = decodeDeferred(p, table, r, tag, i, len);
-  if (cache !== undefined) {
-    // The template holds its own copies: callers may change the tag they were given.
-    const template = setTemplate(t);
-    cache.bytes = template !== undefined ? st.bytes.slice(off, off + len) : undefined;
-    cache.template = template;
+  if (cache !== undefined && (!again || cache.template === undefined)) {
+    // A template is made once the same bytes come twice in a row, so sets that change every
+    // packet cost only the copy of their bytes. It holds its own copies of the members:
+    // callers may change the tag they were given.
+    if (!again) cache.bytes = st.bytes.slice(off, off + len);
+    cache.template = again ? (setTemplate(t) ?? NO_TEMPLATE) : undefined;
   }
   return t;
 }
