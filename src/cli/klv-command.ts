@@ -42,7 +42,7 @@ async function openSink(out: string | undefined): Promise<Sink> {
   return {
     async write(data) {
       if (failure) throw failure;
-      if (!stream.write(data)) await Promise.race([once(stream, 'drain'), once(stream, 'error')]);
+      if (!stream.write(data)) await drainOrError(stream);
       if (failure) throw failure;
     },
     async commit() {
@@ -57,6 +57,22 @@ async function openSink(out: string | undefined): Promise<Sink> {
       if (temp) rmSync(temp, { force: true });
     },
   };
+}
+
+/**
+ * Resolves on the stream's next 'drain' or 'error', removing both listeners: racing two
+ * once() promises left an 'error' listener behind on every full buffer.
+ */
+function drainOrError(stream: NodeJS.WritableStream): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      stream.removeListener('drain', done);
+      stream.removeListener('error', done);
+      resolve();
+    };
+    stream.on('drain', done);
+    stream.on('error', done);
+  });
 }
 
 const CHUNK = 4 << 20;

@@ -179,6 +179,15 @@ export function decodeUtf8(b: Uint8Array, off: number, len: number): string | un
 
 export function decodeUtf16be(b: Uint8Array, off: number, len: number): string | undefined {
   if (len % 2 !== 0) return undefined;
+  // Short ASCII text (country codes) needs no TextDecoder call: code units 00 xx with xx < 0x80.
+  if (len <= 32) {
+    let s = '';
+    for (let i = off, end = off + len; i < end; i += 2) {
+      if (b[i] !== 0 || b[i + 1]! >= 0x80) return decodeWith(UTF16BE, b, off, len);
+      s += fcc(b[i + 1]!);
+    }
+    return s;
+  }
   return decodeWith(UTF16BE, b, off, len);
 }
 

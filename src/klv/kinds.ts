@@ -77,6 +77,15 @@ export interface TagRow {
   readonly jsonCache?: { value: number; text: string };
   /** Bytes of the last text/nested item written as JSON by this row, and its text. */
   readonly spanCache?: { bytes: Uint8Array | undefined; text: string };
+  /** JSON of the member key, "13": (and with a leading comma). */
+  readonly jsonKey?: string;
+  readonly jsonNextKey?: string;
+  /** The kind's tag object is the plain {name, value, units} (no text, flags or iso). */
+  readonly plainTag?: boolean;
+  /** Bytes of the last nested set this row decoded as a deferred item, and what rebuilds its tag. */
+  readonly setCache?: { bytes: Uint8Array | undefined; template: object | undefined };
+  /** Bytes of the last text value this row decoded, and the string (telemetry repeats its text). */
+  readonly textCache?: { bytes: Uint8Array | undefined; text: string };
   /** Hot-path recipe copied from the kind (see `FastOp`). */
   readonly op?: number;
   readonly opBytes?: number;

@@ -3,13 +3,20 @@
  * sets (16-byte key + BER length + value).
  */
 import { readBerLength, readBerOid, cursor, encodeBerLength, encodeBerOid } from './ber.js';
-import { ByteWriter, fromHex, isHex, toHex } from './bytes.js';
+import { ByteWriter, decodeUtf8, fromHex, isHex, readInt, readUint, toHex } from './bytes.js';
 import { KlvError, asKlvError, itemError } from './errors.js';
 import {
   type DecodeContext,
   type EncodeContext,
+  ERROR_INDICATOR,
   Kind,
   MAX_DEPTH,
+  OP_INT,
+  OP_MAPPED_INT,
+  OP_MAPPED_UINT,
+  OP_STRING,
+  OP_UINT,
+  specialTag,
   type TagRow,
   describe,
   objectInput,
@@ -98,7 +105,68 @@ export function row(tag: number, name: string, kind: Kind, units?: string): TagR
     jsonUnits: units === undefined ? '' : ',"units":' + JSON.stringify(units),
     jsonCache: { value: NaN, text: '' },
     spanCache: { bytes: undefined, text: '' },
+    jsonKey: '"' + tag + '":',
+    jsonNextKey: ',"' + tag + '":',
+    plainTag: kind.wrap === Kind.prototype.wrap && kind.jsonTail === Kind.prototype.jsonTail,
+    textCache: { bytes: undefined, text: '' },
+    setCache: { bytes: undefined, template: undefined },
   };
+}
+
+/** `readFast` result for an item the row's inlined mapping does not cover (kind, length). */
+export const NOT_FAST = NaN;
+/** `readFast` result for the error indicator of a mapped signed integer. */
+export const FAST_ERROR = -Infinity;
+
+/**
+ * Value of an item through the row's inlined integer mapping (see `FastOp`): the same number
+ * the kind decodes, FAST_ERROR for an error indicator, NOT_FAST when the row has no inlined
+ * mapping for this length. Neither sentinel is a value these mappings can yield.
+ */
+export function readFast(r: TagRow, b: Uint8Array, p: number, len: number): number {
+  const op = r.op;
+  if (op === OP_MAPPED_INT && len === r.opBytes) {
+    const raw = readInt(b, p, len);
+    return raw === r.opError ? FAST_ERROR : raw * r.opScale!;
+  }
+  if (op === OP_MAPPED_UINT && len === r.opBytes) return readUint(b, p, len) * r.opScale! + r.opOffset!;
+  if (op === OP_UINT && (r.opBytes === 0 ? len <= 8 : len === r.opBytes)) return readUint(b, p, len);
+  if (op === OP_INT && (r.opBytes === 0 ? len <= 8 : len === r.opBytes)) return readInt(b, p, len);
+  return NOT_FAST;
+}
+
+/** The tag object of a row whose kind adds nothing to name, value and units. */
+export function plainTag(r: TagRow, value: KlvValue): KlvTag {
+  return { name: r.name, value, units: r.units };
+}
+
+/** `a` holds exactly the `len` bytes of `b` at `off`. */
+export function sameBytes(a: Uint8Array | undefined, b: Uint8Array, off: number, len: number): boolean {
+  if (a === undefined || a.length !== len) return false;
+  for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) return false;
+  return true;
+}
+
+/**
+ * UTF-8 text of `len` bytes at `off` (undefined when invalid), reusing the row's last string
+ * when the bytes are the same: telemetry repeats its texts packet after packet.
+ */
+export function rowText(r: TagRow, b: Uint8Array, off: number, len: number): string | undefined {
+  const cache = r.textCache!;
+  if (sameBytes(cache.bytes, b, off, len)) return cache.text;
+  const text = decodeUtf8(b, off, len);
+  // Long texts are rare and rarely repeat: not worth a copy.
+  if (text !== undefined && len <= 64) {
+    cache.bytes = b.slice(off, off + len);
+    cache.text = text;
+  }
+  return text;
+}
+
+/** Tag object of a scalar decoded by `readFast` (not NOT_FAST). */
+export function fastTag(r: TagRow, v: number): KlvTag {
+  if (v === FAST_ERROR) return specialTag(r, ERROR_INDICATOR);
+  return r.plainTag === true ? plainTag(r, v) : r.kind.wrap(r, v);
 }
 
 export function label(table: Table, tag: number): string {
@@ -179,8 +247,18 @@ export function decodeSet(table: Table, b: Uint8Array, off: number, end: number,
         p = end;
         break;
       }
-      const t = decodeItemTag(table, r, tag, b, p, len, ctx);
-      addTag(tags, tag, t);
+      // Integer mappings straight from the bytes; the rest through the kind.
+      const v = r !== undefined && len > 0 ? readFast(r, b, p, len) : NOT_FAST;
+      let t: KlvTag;
+      if (v === v) t = fastTag(r!, v);
+      else {
+        const text = r !== undefined && len > 0 && r.op === OP_STRING && r.plainTag === true ? rowText(r, b, p, len) : undefined;
+        t = text !== undefined ? plainTag(r!, text) : decodeItemTag(table, r, tag, b, p, len, ctx);
+      }
+      // addTag inline: its keyed access also sees UL strings and stored tags, here only integers.
+      const prev = tags[tag];
+      if (prev === undefined) tags[tag] = t;
+      else (prev.repeats ??= []).push(t);
       seen.push(tag);
       p += len;
     }

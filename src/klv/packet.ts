@@ -22,10 +22,11 @@ import {
   OP_STRING,
   OP_UINT,
   Special,
+  type TagRow,
   newDecodeContext,
   specialTag,
 } from './kinds.js';
-import { type Table, addTag, decodeItemTag, label, rawTag } from './localset.js';
+import { type Table, addTag, decodeItemTag, label, plainTag, rawTag, rowText, sameBytes } from './localset.js';
 import type { DecodeOptions, KlvCarriage, KlvPacket, KlvStandard, KlvTag, KlvTags, KlvValue } from './types.js';
 
 /**
@@ -82,12 +83,6 @@ function reserve(items: number, bytes: number): Store {
   if (3 * (s.items + items) <= s.cols.length && s.bytesUsed + bytes <= s.bytes.length) return s;
   current = new Store(Math.max(STORE_ITEMS, items), Math.max(STORE_BYTES, bytes));
   return current;
-}
-
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array, off: number, len: number): boolean {
-  if (a === undefined || a.length !== len) return false;
-  for (let i = 0; i < len; i++) if (a[i] !== b[off + i]) return false;
-  return true;
 }
 
 /** Scratch for sorting item indices when writing JSON. */
@@ -178,33 +173,167 @@ function itemTag(p: DecodedPacket, i: number): KlvTag {
   const kind = c[3 * i + 1]!;
   const table = p[TABLE]!;
   const r = table.rows[tag];
-  if (kind === NUM) return r!.kind.wrap(r!, c[3 * i + 2]!);
-  if (kind <= STR) return r!.kind.wrap(r!, decodeUtf8(st.bytes, c[3 * i + 2]!, STR - kind)!);
+  // Scalars of rows with the plain tag shape: one object literal, one hidden class for all of
+  // them, no call through the kind.
+  if (kind === NUM) return r!.plainTag === true ? plainTag(r!, c[3 * i + 2]!) : r!.kind.wrap(r!, c[3 * i + 2]!);
+  if (kind <= STR) {
+    const text = rowText(r!, st.bytes, c[3 * i + 2]!, STR - kind)!;
+    return r!.plainTag === true ? plainTag(r!, text) : r!.kind.wrap(r!, text);
+  }
   if (kind === ERR) return specialTag(r!, ERROR_INDICATOR);
   if (kind === VAL) {
     const v = p[VALS]![c[3 * i + 2]!];
     return v instanceof Special ? specialTag(r!, v) : r!.kind.wrap(r!, v as KlvValue);
   }
   if (kind === TAG) return p[VALS]![c[3 * i + 2]!] as KlvTag;
-  const ctx = newDecodeContext(false);
+  return deferredTag(p, table, r, tag, i, kind);
+}
+
+// Deferred items (nested sets, packs) decode with one reused context; `preceding` reads the
+// item being decoded from these, so no closure is made per item.
+const deferred: { c: Float64Array; start: number; i: number } = { c: new Float64Array(0), start: 0, i: 0 };
+const deferredCtx = newDecodeContext(false);
+function precedingTags(limit: number): number[] {
+  const out: number[] = [];
+  for (let j = Math.max(deferred.start, deferred.i - limit); j < deferred.i; j++) out.push(deferred.c[3 * j]!);
+  return out;
+}
+
+/** Member shapes a set template rebuilds with one object literal each (own keys in this order). */
+const SHAPE_PLAIN = 0; // name, value, units
+const SHAPE_TEXT = 1; // name, value, units, text
+const SHAPE_FLAGS = 2; // name, value, units, flags
+
+/** What rebuilds a nested set's tag: the outer tag's fields and each member's key, shape and fields. */
+interface SetTemplate {
+  name: string;
+  units: string | undefined;
+  keys: number[];
+  shapes: number[];
+  members: KlvTag[];
+}
+
+/**
+ * Template of a nested set tag of scalar members without errors (the security set, most sets),
+ * or undefined for anything else: such a tag is rebuilt member by member instead of decoded
+ * again when the same bytes come back.
+ */
+function setTemplate(t: KlvTag): SetTemplate | undefined {
+  if (Object.getPrototypeOf(t) !== Object.prototype || Object.keys(t).join() !== 'name,value,units') return undefined;
+  const members = t.value;
+  if (members === null || typeof members !== 'object' || Object.getPrototypeOf(members) !== Object.prototype) return undefined;
+  const keys: number[] = [];
+  const shapes: number[] = [];
+  const list: KlvTag[] = [];
+  for (const k of Object.keys(members)) {
+    const m = (members as KlvTags)[k]!;
+    const own = Object.keys(m).join();
+    const shape = own === 'name,value,units' ? SHAPE_PLAIN : own === 'name,value,units,text' ? SHAPE_TEXT : own === 'name,value,units,flags' ? SHAPE_FLAGS : -1;
+    const v = m.value;
+    if (shape < 0 || Object.getPrototypeOf(m) !== Object.prototype || (v !== null && typeof v === 'object') || !/^\d+$/.test(k)) return undefined;
+    keys.push(Number(k));
+    shapes.push(shape);
+    list.push(shape === SHAPE_FLAGS ? { ...m, flags: m.flags!.slice() } : { ...m });
+  }
+  return { name: t.name, units: t.units, keys, shapes, members: list };
+}
+
+/** Marks bytes whose set is not one a template can rebuild (errors, nested values, timestamps). */
+const NO_TEMPLATE = {};
+
+/** A fresh tag from a template: the same members in the same order, each a new object. */
+function fromTemplate(s: SetTemplate): KlvTag {
+  const tags: KlvTags = {};
+  for (let j = 0; j < s.keys.length; j++) {
+    const m = s.members[j]!;
+    const shape = s.shapes[j];
+    tags[s.keys[j]!] =
+      shape === SHAPE_PLAIN
+        ? { name: m.name, value: m.value, units: m.units }
+        : shape === SHAPE_TEXT
+          ? { name: m.name, value: m.value, units: m.units, text: m.text }
+          : { name: m.name, value: m.value, units: m.units, flags: m.flags!.slice() };
+  }
+  return { name: s.name, value: tags as KlvValue, units: s.units };
+}
+
+function deferredTag(p: DecodedPacket, table: Table, r: TagRow | undefined, tag: number, i: number, len: number): KlvTag {
+  const st = p[STORE]!;
+  const off = st.cols[3 * i + 2]!;
+  // A nested set depends only on its bytes here (pre-0903.4 VMTI also on the outer version).
+  const cache = r !== undefined && r.kind.type === 'set' && !p[LEGACY] && len > 0 ? r.setCache! : undefined;
+  const again = cache !== undefined && sameBytes(cache.bytes, st.bytes, off, len);
+  if (again && cache.template !== undefined && cache.template !== NO_TEMPLATE) return fromTemplate(cache.template as SetTemplate);
+  const t = decodeDeferred(p, table, r, tag, i, len);
+  if (cache !== undefined && (!again || cache.template === undefined)) {
+    // A template is made once the same bytes come twice in a row, so sets that change every
+    // packet cost only the copy of their bytes. It holds its own copies of the members:
+    // callers may change the tag they were given.
+    if (!again) cache.bytes = st.bytes.slice(off, off + len);
+    cache.template = again ? (setTemplate(t) ?? NO_TEMPLATE) : undefined;
+  }
+  return t;
+}
+
+function decodeDeferred(p: DecodedPacket, table: Table, r: TagRow | undefined, tag: number, i: number, len: number): KlvTag {
+  const ctx = deferredCtx;
+  ctx.strict = false;
+  ctx.depth = 0;
+  ctx.setStart = 0;
+  ctx.setEnd = 0;
+  ctx.setError = undefined;
   ctx.vmtiLegacy = p[LEGACY];
   ctx.offsetBase = p[DELTA];
-  const start = p[START];
-  ctx.preceding = (limit) => {
-    const out: number[] = [];
-    for (let j = Math.max(start, i - limit); j < i; j++) out.push(c[3 * j]!);
-    return out;
-  };
-  return decodeItemTag(table, r, tag, st.bytes, c[3 * i + 2]!, kind, ctx);
+  ctx.preceding = precedingTags;
+  const st = p[STORE]!;
+  deferred.c = st.cols;
+  deferred.start = p[START];
+  deferred.i = i;
+  return decodeItemTag(table, r, tag, st.bytes, st.cols[3 * i + 2]!, len, ctx);
 }
+
+/** Tags up to this are stored with an int32 key (the elements fast path); larger ones are rare. */
+const SMALL_TAG = 0x3fffffff;
 
 function buildTags(p: DecodedPacket): KlvTags {
   const tags: KlvTags = {};
-  const c = p[STORE]!.cols;
-  for (let i = p[START], end = p[START] + p[COUNT]; i < end; i++) addTag(tags, c[3 * i]!, itemTag(p, i));
+  const st = p[STORE]!;
+  const c = st.cols;
+  const bytes = st.bytes;
+  const rows = p[TABLE]!.rows;
+  const start = p[START];
+  const end = start + p[COUNT];
+  // Integer keys live in the object's elements: storing the largest first sizes them once
+  // instead of growing them three or four times. Keys enumerate ascending whatever the order.
+  let first = -1;
+  for (let i = start, max = -1; i < end; i++) {
+    if (c[3 * i]! > max) {
+      max = c[3 * i]!;
+      first = i;
+    }
+  }
+  if (first >= 0) tags[c[3 * first]!] = itemTag(p, first);
+  for (let i = start; i < end; i++) {
+    if (i === first) continue;
+    const f = c[3 * i]!;
+    const kind = c[3 * i + 1]!;
+    let t: KlvTag;
+    if (f <= SMALL_TAG && (kind === NUM || kind <= STR)) {
+      // The common case inline: a scalar of a plain row, keyed by a small integer.
+      const tag = f | 0;
+      const r = rows[tag]!;
+      if (r.plainTag === true) {
+        const v = kind === NUM ? c[3 * i + 2]! : rowText(r, bytes, c[3 * i + 2]!, STR - kind)!;
+        t = plainTag(r, v);
+      } else t = itemTag(p, i);
+      const prev = tags[tag];
+      // `first` is the earliest item of its tag, so repeats still follow wire order.
+      if (prev === undefined) tags[tag] = t;
+      else (prev.repeats ??= []).push(t);
+    } else addTag(tags, f, itemTag(p, i));
+  }
   return tags;
 }
-
 
 /** JSON of the compact tags, identical to JSON.stringify of the built tags, written without building them. */
 function storeJson(p: DecodedPacket): string {
@@ -241,15 +370,17 @@ function storeJson(p: DecodedPacket): string {
     const i = order[j]!;
     const tag = c[3 * i]!;
     const kind = c[3 * i + 1]!;
-    s += (j === 0 ? '"' : ',"') + tag + '":';
     const r = rows[tag];
+    // Unknown tags have no row.
+    if (r !== undefined) s += j === 0 ? r.jsonKey! : r.jsonNextKey!;
+    else s += (j === 0 ? '"' : ',"') + tag + '":';
     if (kind === NUM) {
       const v = c[3 * i + 2]!;
       // Telemetry repeats many values packet to packet: reuse the last text per row.
       const cache = r!.jsonCache!;
       if (cache.value !== v) {
         cache.value = v;
-        cache.text = r!.jsonHead! + v + r!.jsonUnits! + r!.kind.jsonTail(v) + '}';
+        cache.text = r!.jsonHead! + v + r!.jsonUnits! + (r!.plainTag === true ? '' : r!.kind.jsonTail(v)) + '}';
       }
       s += cache.text;
     } else if (kind === ERR) {
