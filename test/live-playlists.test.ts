@@ -1,7 +1,7 @@
 // Live playlists from a file read as a feed (fast, deterministic): DVR as an event playlist that
 // keeps everything, DVR bounded by duration (the oldest segments leave the playlist and, after
 // the delay RFC 8216 asks for, the disk), and the shape of every live media playlist.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startLive } from '../src/live/index.js';
@@ -29,6 +29,14 @@ describe('live playlists', () => {
       expect(text).toMatch(/#EXT-X-INDEPENDENT-SEGMENTS/);
     }
     expect(result.telemetry.packets).toBe(160);
+    // klv.geojson is joined at the end from features spilled to disk as they came: one valid
+    // collection (sensor track first), and nothing of the spill left behind.
+    const geo = JSON.parse(readFileSync(join(out, 'klv.geojson'), 'utf8')) as { type: string; features: { properties: { kind: string } }[] };
+    expect(geo.type).toBe('FeatureCollection');
+    expect(geo.features).toHaveLength(result.telemetry.features);
+    expect(geo.features[0]!.properties.kind).toBe('sensorTrack');
+    expect(geo.features.filter((f) => f.properties.kind === 'footprint').length).toBe(160);
+    expect(readdirSync(out).filter((f) => f.endsWith('.part'))).toEqual([]);
   });
 
   it('DVR bounded by maxSeconds drops the oldest segments from the playlist and then from the disk', async () => {

@@ -147,7 +147,20 @@ function footprint(latLon: number[]): GeoJsonGeometry | null {
   return { type: 'MultiPolygon', coordinates: parts.map((r) => [closeCounterClockwise(r)]) };
 }
 
+/** Where a builder that keeps no features sends them: footprints and frame centres, in order. */
+export interface GeoJsonFeatureSink {
+  footprint(feature: GeoJsonFeature): void;
+  center(feature: GeoJsonFeature): void;
+}
+
 export class GeoJsonBuilder {
+  /**
+   * With a sink, footprints and frame centres go to it as they are made and only the sensor track
+   * is kept (a live run that lasts for hours must not hold every feature): toFeatureCollection()
+   * then returns the track alone, and the caller joins the rest.
+   */
+  constructor(private readonly sink?: GeoJsonFeatureSink) {}
+
   private readonly trackCoords: Position[] = [];
   private readonly trackTimes: (string | null)[] = [];
   private readonly trackDatums: (Datum | null)[] = [];
@@ -184,11 +197,13 @@ export class GeoJsonBuilder {
 
     const [clat, clon, calt] = geo.center;
     if (validLatLon(clat, clon)) {
-      this.centers.push({
+      const center: GeoJsonFeature = {
         type: 'Feature',
         geometry: { type: 'Point', coordinates: calt === null ? [clon!, clat!] : [clon!, clat!, calt] },
         properties: { kind: 'frameCenter', ...common, ...(calt !== null ? { altitude: geo.centerDatum } : {}) },
-      });
+      };
+      if (this.sink) this.sink.center(center);
+      else this.centers.push(center);
     }
 
     let corners: number[] | null = null;
@@ -201,7 +216,11 @@ export class GeoJsonBuilder {
       source = 'offsets';
     }
     const geometry = corners === null ? null : footprint(corners);
-    if (geometry !== null) this.footprints.push({ type: 'Feature', geometry, properties: { kind: 'footprint', source, ...common } });
+    if (geometry !== null) {
+      const feature: GeoJsonFeature = { type: 'Feature', geometry, properties: { kind: 'footprint', source, ...common } };
+      if (this.sink) this.sink.footprint(feature);
+      else this.footprints.push(feature);
+    }
     return this;
   }
 
