@@ -143,7 +143,7 @@ function fuzzOne(name, seconds) {
     '-print_final_stats=1',
     `-artifact_prefix=${join(findings, `${name}-`)}`,
     corpus,
-    ...(existsSync(seeds) ? [seeds] : []),
+    ...[seeds, join(here, 'regressions', name)].filter((d) => existsSync(d)),
   ];
   const env = {
     ...process.env,
