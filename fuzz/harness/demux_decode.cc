@@ -8,11 +8,6 @@
 #include "core/probe.h"
 #include "memfile.h"
 
-extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  fuzz::quietLogs();
-  return 0;
-}
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   static fuzz::MemFile file;
   if (size < 1) return 0;

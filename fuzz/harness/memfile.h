@@ -44,9 +44,6 @@ class MemFile {
   std::string path_;
 };
 
-inline void quietLogs() {
-  av_log_set_level(getenv("FMV_FUZZ_VERBOSE") ? AV_LOG_WARNING : AV_LOG_QUIET);
-}
 
 // Stops a harness loudly when an invariant it checks does not hold (libFuzzer records the input).
 #define FUZZ_CHECK(cond)                                                      \
@@ -58,3 +55,9 @@ inline void quietLogs() {
   } while (0)
 
 }  // namespace fuzz
+
+// Every harness binary includes this once: FFmpeg's log stays quiet unless FMV_FUZZ_VERBOSE is set.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  av_log_set_level(std::getenv("FMV_FUZZ_VERBOSE") ? AV_LOG_WARNING : AV_LOG_QUIET);
+  return 0;
+}
