@@ -178,6 +178,22 @@ describe('set decoders of every standard on arbitrary bytes (fast-check)', () =>
     });
   }
 
+  // Nested standards (ST 0102, 0806, 0903, 1002, 1010, 1204, 1206, 1303, 1601, 1602, ...) sit behind
+  // their ST 0601 / ST 0903 tags: every tag gets arbitrary value bytes of arbitrary length.
+  for (const [standard, table] of [LOCAL[0]!, LOCAL[2]!]) {
+    it(`${standard}: every tag with arbitrary value bytes: lenient never throws, strict throws only KlvError`, () => {
+      const tags = table.list.map((r) => r.tag);
+      fc.assert(
+        fc.property(fc.constantFrom(...tags), fc.uint8Array({ maxLength: 300 }), (tag, value) => {
+          const item = Uint8Array.from([...encodeBerOid(tag), ...encodeBerLength(value.length), ...value]);
+          walk(decodeKlvSet(standard, item));
+          walk(onlyKlvError(() => decodeKlvSet(standard, item, { strict: true })));
+        }),
+        { numRuns: RUNS * 10 },
+      );
+    });
+  }
+
   it('found by these properties: an IMAPB code past b (ST 0601 tag 117, 7D 01 = 1000.06 of ±1000 °/s) is reported, not returned', () => {
     const tags = decodeKlvSet('ST0601', Uint8Array.of(117, 2, 0x7d, 0x01, 113, 3, 0x50, 0, 0));
     expect(tags['117']).toMatchObject({ value: null, error: 'above maximum' });
