@@ -61,7 +61,7 @@ try {
     LD_PRELOAD: runtime(),
     // Node's own allocations are not instrumented: leak checking is opt-in, with V8/Node suppressed.
     ASAN_OPTIONS: [`detect_leaks=${leaks ? 1 : 0}`, 'abort_on_error=1', 'allow_user_segv_handler=1', 'detect_odr_violation=0', `log_path=${join(reports, 'asan')}`].join(':'),
-    LSAN_OPTIONS: `suppressions=${join(root, 'scripts', 'asan-leaks.supp')}`,
+    LSAN_OPTIONS: `suppressions=${join(root, 'scripts', 'asan-leaks.supp')}:print_suppressions=0`,
     UBSAN_OPTIONS: ['print_stacktrace=1', 'halt_on_error=1', `log_path=${join(reports, 'ubsan')}`].join(':'),
   };
   log(`running ${tests.length} test file(s) under ASan + UBSan`);
