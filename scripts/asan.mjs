@@ -66,7 +66,9 @@ try {
   };
   log(`running ${tests.length} test file(s) under ASan + UBSan`);
   const vitest = join(root, 'node_modules', 'vitest', 'vitest.mjs');
-  const r = spawnSync(process.execPath, [vitest, 'run', '--pool', 'forks', ...tests], { stdio: 'inherit', env, cwd: root });
+  // Instrumented code runs 2-3 times slower: a test's own time bound gets one more try (a sanitizer
+  // report still fails the run, whatever the retry gives).
+  const r = spawnSync(process.execPath, [vitest, 'run', '--pool', 'forks', '--retry', '1', ...tests], { stdio: 'inherit', env, cwd: root });
   const found = readdirSync(reports);
   for (const f of found) process.stderr.write(`\n== ${relative(root, join(reports, f))}\n${readFileSync(join(reports, f), 'utf8')}`);
   log(`sanitizer reports: ${found.length}`);
