@@ -1,7 +1,10 @@
 #include "binding/thread_job.h"
 
 #include <cstdlib>
+#include <filesystem>
 #include <vector>
+
+#include "binding/registry.h"
 
 namespace fmv::binding {
 namespace {
@@ -11,6 +14,9 @@ namespace {
 struct RunningJobs {
   std::mutex mutex;
   std::set<std::shared_ptr<ThreadJob>> jobs;
+  // Work directories of jobs still running, removed once the jobs are joined: a terminated worker
+  // runs no more JS, so the job's own cleanup never comes (JS thread only).
+  std::set<std::string> dirs;
 };
 
 RunningJobs& runningJobsOf(Napi::Env env) {
@@ -26,6 +32,10 @@ RunningJobs& runningJobsOf(Napi::Env env) {
       }
       for (const auto& job : all) job->cancel();
       for (const auto& job : all) job->join();
+      for (const auto& dir : jobs->dirs) {
+        std::error_code ignored;
+        std::filesystem::remove_all(dir, ignored);
+      }
       delete jobs;
     });
   }
@@ -57,6 +67,18 @@ void stopAllAtExit() {
   for (const auto& job : jobs) job->cancel();
   for (const auto& job : jobs) job->join();
 }
+
+// removeAtTeardown(dir, remove): while remove is true, dir is deleted if this environment is torn
+// down (after its native jobs are joined); false forgets it once the job has cleaned up itself.
+Napi::Value RemoveAtTeardown(const Napi::CallbackInfo& info) {
+  RunningJobs& running = runningJobsOf(info.Env());
+  const std::string dir = info[0].As<Napi::String>().Utf8Value();
+  if (info[1].As<Napi::Boolean>().Value()) running.dirs.insert(dir);
+  else running.dirs.erase(dir);
+  return info.Env().Undefined();
+}
+
+const ExportFunction kRemoveAtTeardown("removeAtTeardown", RemoveAtTeardown);
 
 }  // namespace
 

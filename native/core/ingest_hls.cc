@@ -202,9 +202,11 @@ void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* 
   }
   const int ret = avformat_write_header(ctx_.get(), &opts);
   av_dict_free(&opts);
+  // Opened before any throw: a cancel that lands right after the header must still see the trailer
+  // written on teardown, or the hls muxer's in-memory buffers leak.
+  if (ret >= 0) opened_ = true;
   cancel_.throwIfStopped(kStep);
   checkAv(ret, "ERR_MUX", kStep, "cannot start the HLS output of " + name_);
-  opened_ = true;
   // An empty live playlist at once: the master playlist names it before the first segment is done.
   if (live_) live_->publish();
 }

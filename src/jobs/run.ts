@@ -7,6 +7,7 @@
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MediaError } from '../errors.js';
+import { loadAddon } from '../native.js';
 import { probe, type ProbeResult } from '../probe.js';
 import type { HwAccel, IngestJob, JobHardware, Resolution } from './job.js';
 import { KLV_GEOJSON, KLV_NDJSON, KlvOutputs } from './klv-outputs.js';
@@ -140,6 +141,11 @@ export function transcodeStepFor(hardware: Pick<JobHardware, 'used'> | null, req
   return gpu ? stepByKey('transcode') : TRANSCODE_CPU;
 }
 
+/** A job's work directory, removed natively if its worker_thread is terminated mid-job (no JS runs then). */
+function teardownRemoves(dir: string, remove: boolean): void {
+  (loadAddon().removeAtTeardown as (dir: string, remove: boolean) => void)(dir, remove);
+}
+
 export async function runJob(job: IngestJob, s: RunSettings): Promise<void> {
   // One controller for this run: aborted by the job's cancel, or by us when a step fails while
   // the native pass is still running.
@@ -161,6 +167,7 @@ export async function runJob(job: IngestJob, s: RunSettings): Promise<void> {
     await mkdir(s.tempRoot, { recursive: true, mode: 0o700 });
     tempDir = join(s.tempRoot, job.id);
     await mkdir(tempDir, { mode: 0o700 });
+    teardownRemoves(tempDir, true);
     s.recordTempDir(tempDir);
     const outDir = join(tempDir, 'out');
     const scratchDir = join(tempDir, 'scratch');
@@ -284,6 +291,7 @@ export async function runJob(job: IngestJob, s: RunSettings): Promise<void> {
 
     // The layer is published: a leftover empty work directory is no reason to fail it.
     await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+    teardownRemoves(tempDir, false);
     tempDir = undefined;
     s.recordTempDir(null);
     job.complete({ location: published.location, masterPlaylist: join(published.location, outcome.masterPlaylist), files: published.files });
@@ -294,7 +302,10 @@ export async function runJob(job: IngestJob, s: RunSettings): Promise<void> {
     if (!signal.aborted) run.abort(error);
     if (pass) await pass.catch(() => undefined);
     await klv?.abort().catch(() => undefined);
-    if (tempDir) await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+    if (tempDir) {
+      await rm(tempDir, { recursive: true, force: true }).catch(() => undefined);
+      teardownRemoves(tempDir, false);
+    }
     await s.storage.discard(job.id).catch(() => undefined);
     s.recordTempDir(null);
     job.fail(failing, error, transcodeStep);

@@ -195,6 +195,7 @@ export class LocalDirectoryStorage implements Storage {
       return { location: finalDir, files: listing.files, bytes: listing.bytes };
     } catch (err) {
       await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+      await rmdir(join(this.root, '.staging')).catch(() => undefined);
       if (createdServiceDir) await rmdir(serviceDir).catch(() => undefined);
       if (err instanceof MediaError) throw err;
       if (options.signal?.aborted) throw options.signal.reason instanceof MediaError ? options.signal.reason : storageError('Saving to storage was cancelled', 'ERR_CANCELLED');

@@ -66,8 +66,20 @@ export interface JobStore {
 }
 
 function storeError(message: string, cause: unknown): MediaError {
-  const e = new MediaError(`${message}: ${cause instanceof Error ? cause.message : String(cause)}`, { code: 'ERR_JOB_STORE', step: 'store' });
+  if (cause instanceof MediaError) return cause;
+  // SQLite's own code (SQLITE_FULL, SQLITE_READONLY, SQLITE_NOTADB, ...) says what to fix.
+  const sqlite = typeof (cause as { code?: unknown })?.code === 'string' ? ` (${(cause as { code: string }).code})` : '';
+  const e = new MediaError(`${message}: ${cause instanceof Error ? cause.message : String(cause)}${sqlite}`, { code: 'ERR_JOB_STORE', step: 'store' });
   return e;
+}
+
+/** Runs one store operation; a SQLite failure (disk full, read-only, damaged file) becomes ERR_JOB_STORE. */
+function guarded<T>(path: string, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw storeError(`Cannot ${what} in the job store ${path}`, err);
+  }
 }
 
 // 1: jobs, services. 2: owners (heartbeats).
@@ -211,48 +223,56 @@ export class SqliteJobStore implements JobStore {
   }
 
   insertJob(job: StoredJob): void {
-    this.stmts.insert.run({
-      job_id: job.jobId,
-      status: job.status,
-      resource: JSON.stringify(job.resource),
-      input: job.input,
-      temp_dir: job.tempDir,
-      owner: job.owner,
-      storage_root: job.storageRoot,
-      created_at: job.createdAt,
-      updated_at: job.updatedAt,
+    guarded(this.path, 'record a new job', () => {
+      this.stmts.insert.run({
+        job_id: job.jobId,
+        status: job.status,
+        resource: JSON.stringify(job.resource),
+        input: job.input,
+        temp_dir: job.tempDir,
+        owner: job.owner,
+        storage_root: job.storageRoot,
+        created_at: job.createdAt,
+        updated_at: job.updatedAt,
+      });
     });
   }
 
   updateJob(jobId: string, patch: Partial<Pick<StoredJob, 'status' | 'resource' | 'tempDir' | 'owner'>>): void {
-    const sets: string[] = ['updated_at = @updated_at'];
-    const params: Record<string, unknown> = { job_id: jobId, updated_at: Date.now() };
-    if (patch.status !== undefined) {
-      sets.push('status = @status');
-      params.status = patch.status;
-    }
-    if (patch.resource !== undefined) {
-      sets.push('resource = @resource');
-      params.resource = JSON.stringify(patch.resource);
-    }
-    if (patch.tempDir !== undefined) {
-      sets.push('temp_dir = @temp_dir');
-      params.temp_dir = patch.tempDir;
-    }
-    if (patch.owner !== undefined) {
-      sets.push('owner = @owner');
-      params.owner = patch.owner;
-    }
-    this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE job_id = @job_id`).run(params);
+    guarded(this.path, 'update a job', () => {
+      const sets: string[] = ['updated_at = @updated_at'];
+      const params: Record<string, unknown> = { job_id: jobId, updated_at: Date.now() };
+      if (patch.status !== undefined) {
+        sets.push('status = @status');
+        params.status = patch.status;
+      }
+      if (patch.resource !== undefined) {
+        sets.push('resource = @resource');
+        params.resource = JSON.stringify(patch.resource);
+      }
+      if (patch.tempDir !== undefined) {
+        sets.push('temp_dir = @temp_dir');
+        params.temp_dir = patch.tempDir;
+      }
+      if (patch.owner !== undefined) {
+        sets.push('owner = @owner');
+        params.owner = patch.owner;
+      }
+      this.db.prepare(`UPDATE jobs SET ${sets.join(', ')} WHERE job_id = @job_id`).run(params);
+    });
   }
 
   getJob(jobId: string): StoredJob | undefined {
-    const row = this.stmts.get.get(jobId) as JobRow | undefined;
-    return row ? fromJobRow(row) : undefined;
+    return guarded(this.path, 'read a job', () => {
+      const row = this.stmts.get.get(jobId) as JobRow | undefined;
+      return row ? fromJobRow(row) : undefined;
+    });
   }
 
   listJobs(options: { limit?: number; offset?: number } = {}): StoredJob[] {
-    return (this.stmts.list.all(options.limit ?? -1, options.offset ?? 0) as JobRow[]).map(fromJobRow);
+    return guarded(this.path, 'list jobs', () => {
+      return (this.stmts.list.all(options.limit ?? -1, options.offset ?? 0) as JobRow[]).map(fromJobRow);
+    });
   }
 
   countJobs(): number {
@@ -260,7 +280,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   activeJobs(): StoredJob[] {
-    return (this.stmts.active.all() as JobRow[]).map(fromJobRow);
+    return guarded(this.path, 'list active jobs', () => {
+      return (this.stmts.active.all() as JobRow[]).map(fromJobRow);
+    });
   }
 
   getService(serviceName: string): ServiceRecord | undefined {
@@ -273,11 +295,15 @@ export class SqliteJobStore implements JobStore {
   }
 
   reserveLayer(serviceName: string, atLeast: number): { service: ServiceRecord; layerId: number; created: boolean } {
-    return this.reserveTx.immediate(serviceName, atLeast);
+    return guarded(this.path, 'reserve a layer id', () => {
+      return this.reserveTx.immediate(serviceName, atLeast);
+    });
   }
 
   beat(owner: string, at: number): void {
-    this.stmts.beat.run(owner, at);
+    guarded(this.path, 'record a heartbeat', () => {
+      this.stmts.beat.run(owner, at);
+    });
   }
 
   lastBeat(owner: string): number | undefined {
@@ -285,7 +311,9 @@ export class SqliteJobStore implements JobStore {
   }
 
   forgetOwner(owner: string): void {
-    this.stmts.forgetOwner.run(owner);
+    guarded(this.path, 'remove an owner', () => {
+      this.stmts.forgetOwner.run(owner);
+    });
   }
 
   close(): void {

@@ -67,14 +67,22 @@ export function readBerOid(b: Uint8Array, p: number, end: number): number {
   return v;
 }
 
+function checkOffset(bytes: Uint8Array, offset: number): void {
+  if (!Number.isInteger(offset) || offset < 0 || offset > bytes.length) {
+    throw new KlvError('ERR_KLV_ARGUMENT', `offset ${offset} outside the buffer of ${bytes.length} bytes`);
+  }
+}
+
 /** Decodes a BER length at `offset`. Throws KlvError(ERR_KLV_BER) when malformed. */
 export function decodeBerLength(bytes: Uint8Array, offset = 0): BerField {
+  checkOffset(bytes, offset);
   const value = readBerLength(bytes, offset, bytes.length);
   return { value, length: cursor.pos - offset };
 }
 
 /** Decodes a BER-OID value at `offset`. Throws KlvError(ERR_KLV_BER) when malformed. */
 export function decodeBerOid(bytes: Uint8Array, offset = 0): BerField {
+  checkOffset(bytes, offset);
   const value = readBerOid(bytes, offset, bytes.length);
   return { value, length: cursor.pos - offset };
 }

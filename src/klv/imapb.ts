@@ -134,6 +134,16 @@ export function imapbValue(p: ImapbParams, bytes: Uint8Array, offset: number): n
 }
 
 /**
+ * A normal value, or undefined when the code decodes above b: when b − a is not a power of two the
+ * top codes map past b, no encoder writes them, and they are reported rather than returned as a
+ * plausible value (the slack covers float rounding of the top valid code only).
+ */
+export function imapbInRange(p: ImapbParams, bytes: Uint8Array, offset: number): number | undefined {
+  const y = imapbValue(p, bytes, offset);
+  return y > p.b + 16 * Number.EPSILON * Math.max(Math.abs(p.a), Math.abs(p.b)) ? undefined : y;
+}
+
+/**
  * Inverse IMAPB (ST 1201): bytes to a number. Special values decode to
  * ±Infinity or NaN; use `imapbDecodeDetailed` to learn which one.
  */
@@ -154,7 +164,8 @@ export function imapbDecodeDetailed(
   const p = imapbParams(a, b, length);
   const special = imapbSpecialOf(bytes, offset, length);
   if (special !== undefined) return { value: IMAPB_SPECIAL_VALUE[special], special };
-  return { value: imapbValue(p, bytes, offset) };
+  const value = imapbInRange(p, bytes, offset);
+  return value === undefined ? { value: IMAPB_SPECIAL_VALUE['above maximum'], special: 'above maximum' } : { value };
 }
 
 /**

@@ -23,6 +23,7 @@ import {
   type ImapbSpecial,
   imapbEncodeInto,
   imapbParams,
+  imapbInRange,
   imapbSpecialOf,
   imapbValue,
 } from './imapb.js';
@@ -447,7 +448,7 @@ export class ImapbKind extends Kind {
   decode(b: Uint8Array, off: number, len: number): KlvValue {
     this.check(len);
     if ((b[off]! & 0x80) !== 0 && imapbSpecialOf(b, off, len) !== undefined) return null;
-    return imapbValue(this.params[len]!, b, off);
+    return imapbInRange(this.params[len]!, b, off) ?? null;
   }
   override decodeItem(b: Uint8Array, off: number, len: number): KlvValue | Special {
     this.check(len);
@@ -455,7 +456,7 @@ export class ImapbKind extends Kind {
       const name = imapbSpecialOf(b, off, len);
       if (name !== undefined) return special(name);
     }
-    return imapbValue(this.params[len]!, b, off);
+    return imapbInRange(this.params[len]!, b, off) ?? special('above maximum');
   }
   /** Shortest length from the default to maxLength that reproduces `v` exactly, else the default. */
   lengthFor(v: number): number {
@@ -855,7 +856,7 @@ export function writeImapb(w: ByteWriter, a: number, b: number, len: number, v: 
 export function readImapb(r: FieldReader, a: number, b: number, len: number): number | null {
   r.need(len, 'IMAPB field');
   const special = imapbSpecialOf(r.b, r.p, len);
-  const v = special === undefined ? imapbValue(imapbParams(a, b, len), r.b, r.p) : null;
+  const v = special === undefined ? (imapbInRange(imapbParams(a, b, len), r.b, r.p) ?? null) : null;
   r.p += len;
   return v;
 }

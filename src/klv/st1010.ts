@@ -6,7 +6,7 @@
 import { readBerLength, readBerOid, cursor, encodeBerOid } from './ber.js';
 import { readFloat } from './bytes.js';
 import { KlvError, itemError } from './errors.js';
-import { imapbEncodeInto, imapbParams, imapbSpecialOf, imapbValue } from './imapb.js';
+import { imapbEncodeInto, imapbInRange, imapbParams, imapbSpecialOf } from './imapb.js';
 import { FieldReader, arrayInput, num, objectInput, pack, type DecodeContext, type Kind } from './kinds.js';
 import type { KlvValue } from './types.js';
 
@@ -33,7 +33,7 @@ function readValue(r: FieldReader, len: number, imap: boolean, range: readonly [
   let v: number | null;
   if (imap) {
     if (range === undefined || imapbSpecialOf(r.b, r.p, len) !== undefined) v = null;
-    else v = imapbValue(imapbParams(range[0], range[1], len), r.b, r.p);
+    else v = imapbInRange(imapbParams(range[0], range[1], len), r.b, r.p) ?? null;
   } else {
     if (len !== 4 && len !== 8) throw itemError(`SDCC float of ${len} bytes (expected 4 or 8)`);
     v = readFloat(r.b, r.p, len);

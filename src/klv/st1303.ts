@@ -2,7 +2,7 @@
 import { encodeBerOid } from './ber.js';
 import { ByteWriter, readFloat, readUint } from './bytes.js';
 import { KlvError, itemError } from './errors.js';
-import { imapbEncodeInto, imapbParams, imapbSpecialOf, imapbValue } from './imapb.js';
+import { imapbEncodeInto, imapbInRange, imapbParams, imapbSpecialOf } from './imapb.js';
 import { FieldReader, arrayInput, num, objectInput, pack, type Kind } from './kinds.js';
 import type { KlvValue } from './types.js';
 
@@ -52,7 +52,7 @@ function imapElement(ranges: readonly (readonly [number, number])[], size: numbe
       const range = ranges[Math.min(rowIndex, ranges.length - 1)]!;
       if (sz < 1 || sz > 8) throw itemError(`MDAP IMAPB element of ${sz} bytes outside 1..8`);
       if (imapbSpecialOf(b, off, sz) !== undefined) return null;
-      return imapbValue(imapbParams(range[0], range[1], sz), b, off);
+      return imapbInRange(imapbParams(range[0], range[1], sz), b, off) ?? null;
     },
     write: (w, v, sz, rowIndex) => {
       const range = ranges[Math.min(rowIndex, ranges.length - 1)]!;
