@@ -48,6 +48,15 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+export const DEFAULT_PREFIX = 'fmv';
+
+/** A Redis key prefix: letters, digits, _ . and - (at most 60). */
+export function checkRedisPrefix(v: unknown, path: string): string {
+  const prefix = checkString(v, path, { nonEmpty: true });
+  if (!/^[A-Za-z0-9_.-]{1,60}$/.test(prefix)) throw invalid('letters, digits, _ . and - (at most 60)', path, prefix);
+  return prefix;
+}
+
 export function checkTag(v: unknown, path: string): string {
   const tag = checkString(v, path, { nonEmpty: true });
   if (!TAG_PATTERN.test(tag)) throw invalid('a tag of lower-case letters, digits, _ and - (at most 40)', path, v);
@@ -65,8 +74,7 @@ export function validateRedisQueueOptions(value: unknown): ValidRedisQueueOption
     throw invalid('a redis:// or rediss:// URL', 'queue.redis', redactRedisUrl(url));
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw invalid('a redis:// or rediss:// URL', 'queue.redis', redactRedisUrl(url));
-  const prefix = o.prefix !== undefined ? checkString(o.prefix, 'queue.prefix', { nonEmpty: true }) : 'fmv';
-  if (!/^[A-Za-z0-9_.-]{1,60}$/.test(prefix)) throw invalid('letters, digits, _ . and - (at most 60)', 'queue.prefix', prefix);
+  const prefix = o.prefix !== undefined ? checkRedisPrefix(o.prefix, 'queue.prefix') : DEFAULT_PREFIX;
   let tags = [DEFAULT_TAG];
   if (o.tags !== undefined) {
     if (!Array.isArray(o.tags) || o.tags.length === 0) throw invalid('a non-empty array of tags', 'queue.tags', o.tags);

@@ -1,0 +1,70 @@
+/**
+ * Redis-mode settings on a real redis-server: the key prefix of `serve` (flag, environment, config
+ * file).
+ */
+import { Redis } from 'ioredis';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { JobManager } from '../src/jobs/manager.js';
+import { configFromEnv, resolveServerConfig } from '../src/server/config.js';
+import { fixtures, freshDir, textFile } from './jobs-fixtures.js';
+import { startRedis, startServerNode, type RedisServer } from './scaleout-helpers.js';
+
+let redis: RedisServer;
+let direct: Redis;
+let data: string;
+const managers: JobManager[] = [];
+
+async function open(queue: Record<string, unknown>): Promise<JobManager> {
+  const m = await JobManager.open({ outDir: join(data, 'services'), tempDir: join(data, 'tmp'), hwaccel: 'cpu', concurrency: 1, queue: { redis: redis.url, ...queue } });
+  managers.push(m);
+  return m;
+}
+
+beforeAll(async () => {
+  redis = await startRedis('settings');
+  direct = new Redis(redis.url);
+  data = freshDir('scaleout-settings');
+});
+
+afterAll(async () => {
+  for (const m of managers.reverse()) await m.close().catch(() => undefined);
+  direct?.disconnect();
+  await redis?.stop();
+});
+
+describe('the Redis key prefix of serve', () => {
+  const base = { port: 0, dataDir: '/tmp', inputRoots: ['/tmp'], users: ['admin:correct horse'] };
+
+  it('is read from the config file, the environment and the flag (flag wins), default fmv, and validated', () => {
+    const config = (...sources: Array<Record<string, unknown>>) => resolveServerConfig(sources.map((values, i) => ({ name: `source${i}`, values })));
+    expect(config({ ...base, redis: 'redis://127.0.0.1:1/0' }).redisPrefix).toBe('fmv');
+    expect(config({ ...base, redis: 'redis://127.0.0.1:1/0', redisPrefix: 'file' }, { redisPrefix: 'flag' }).redisPrefix).toBe('flag');
+    const env = configFromEnv({ FMV_INGEST_REDIS: 'redis://127.0.0.1:1/0', FMV_INGEST_REDIS_PREFIX: 'env' });
+    expect(config({ ...base, redisPrefix: 'file' }, env).redisPrefix).toBe('env');
+    expect(() => config({ ...base, redis: 'redis://127.0.0.1:1/0', redisPrefix: 'a b' })).toThrow(/letters, digits.*for redisPrefix \(from source0\)/);
+    expect(() => config({ ...base, redisPrefix: 'siteb' })).toThrow(expect.objectContaining({ code: 'ERR_INVALID_OPTION', message: expect.stringMatching(/unless redis is set.*for redisPrefix/) }));
+  });
+
+  it('--redis-prefix puts every job key of a serve node under that prefix', async () => {
+    const node = await startServerNode(redis.url, join(data, 'node'), ['--input-root', fixtures, '--user', 'admin:correct horse', '--redis-prefix', 'siteb']);
+    try {
+      expect(node.output()).toContain('(prefix siteb)');
+      const post = async (path: string, form: Record<string, string>) =>
+        (await (await fetch(`${node.restUrl}${path}`, { method: 'POST', body: new URLSearchParams({ f: 'json', ...form }) })).json()) as Record<string, unknown>;
+      const { token } = (await post('/generateToken', { username: 'admin', password: 'correct horse' })) as { token: string };
+      const added = await post('/services/Prefixed/addLayer', { token, requestedResolutions: 'sd', createParameters: JSON.stringify({ type: 'ondemand', source: { path: textFile() } }) });
+      const id = added.jobId as string;
+      expect(typeof id).toBe('string');
+      expect(await direct.exists(`siteb:job:${id}`)).toBe(1);
+      expect(await direct.exists(`fmv:job:${id}`)).toBe(0);
+      expect(await direct.zscore('siteb:jobs', id)).not.toBeNull();
+      // A manager on the default prefix does not see it; one on the same prefix does.
+      expect(await (await open({})).findJob(id)).toBeUndefined();
+      expect((await (await open({ prefix: 'siteb' })).findJob(id))?.jobId).toBe(id);
+      expect(await post(`/jobs/job/${id}/cancel`, { token })).toEqual({ jobId: id, success: true });
+    } finally {
+      await node.stop();
+    }
+  });
+});
