@@ -1,14 +1,15 @@
 /**
  * Redis-mode settings on a real redis-server: the key prefix of `serve` (flag, environment, config
- * file).
+ * file), and the synchronous reads refused in Redis mode.
  */
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { MediaError } from '../src/errors.js';
 import { JobManager } from '../src/jobs/manager.js';
 import { configFromEnv, resolveServerConfig } from '../src/server/config.js';
 import { fixtures, freshDir, textFile } from './jobs-fixtures.js';
-import { startRedis, startServerNode, type RedisServer } from './scaleout-helpers.js';
+import { startRedis, startServerNode, type RedisServer, until } from './scaleout-helpers.js';
 
 let redis: RedisServer;
 let direct: Redis;
@@ -19,6 +20,13 @@ async function open(queue: Record<string, unknown>): Promise<JobManager> {
   const m = await JobManager.open({ outDir: join(data, 'services'), tempDir: join(data, 'tmp'), hwaccel: 'cpu', concurrency: 1, queue: { redis: redis.url, ...queue } });
   managers.push(m);
   return m;
+}
+
+/** A job no worker takes (its tag has none), cancelled: it ends without an ingest. */
+async function endedWhileWaiting(node: JobManager): Promise<string> {
+  const job = await node.submit(join(data, 'nowhere.ts'), { requestedResolutions: 'sd', tag: 'nobody' });
+  expect(await node.cancelJob(job.id)).toBe(true);
+  return job.id;
 }
 
 beforeAll(async () => {
@@ -66,5 +74,27 @@ describe('the Redis key prefix of serve', () => {
     } finally {
       await node.stop();
     }
+  });
+});
+
+describe('the synchronous forms in Redis mode', () => {
+  it('ingest(), getJob() and listJobs() throw ERR_QUEUE_MODE naming the asynchronous method', async () => {
+    const node = await open({});
+    const id = await endedWhileWaiting(node);
+    const thrown = (fn: () => unknown): MediaError => {
+      try {
+        fn();
+      } catch (err) {
+        return err as MediaError;
+      }
+      throw new Error('nothing was thrown');
+    };
+    expect(thrown(() => node.getJob(id))).toMatchObject({ code: 'ERR_QUEUE_MODE', message: expect.stringMatching(/getJob\(\).*findJob\(jobId\)/) });
+    expect(thrown(() => node.listJobs())).toMatchObject({ code: 'ERR_QUEUE_MODE', message: expect.stringMatching(/listJobs\(\).*findJobs\(\)/) });
+    expect(thrown(() => node.ingest(textFile()))).toMatchObject({ code: 'ERR_QUEUE_MODE', message: expect.stringMatching(/ingest\(\).*submit\(\)/) });
+    expect(thrown(() => node.getJob(id)).message).toContain(redis.url.replace(/\/0$/, ''));
+    // The asynchronous forms see the job.
+    expect((await node.findJob(id))?.status).toBe('CANCELLED');
+    await until('the listing', async () => ((await node.findJobs()).jobs.some((j) => j.jobId === id) ? true : undefined));
   });
 });
