@@ -1,12 +1,13 @@
 /**
  * Redis-mode settings on a real redis-server: the key prefix of `serve` (flag, environment, config
- * file), and the synchronous reads refused in Redis mode.
+ * file), the retention of ended jobs' records, and the synchronous reads refused in Redis mode.
  */
 import { Redis } from 'ioredis';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MediaError } from '../src/errors.js';
 import { JobManager } from '../src/jobs/manager.js';
+import { validateRedisQueueOptions } from '../src/jobs/queue/redis-options.js';
 import { configFromEnv, resolveServerConfig } from '../src/server/config.js';
 import { fixtures, freshDir, textFile } from './jobs-fixtures.js';
 import { startRedis, startServerNode, type RedisServer, until } from './scaleout-helpers.js';
@@ -74,6 +75,58 @@ describe('the Redis key prefix of serve', () => {
     } finally {
       await node.stop();
     }
+  });
+});
+
+describe('retention of ended jobs in Redis', () => {
+  it('keeps at most retainFinished.count ended jobs: the oldest records go when a job ends; waiting jobs stay', async () => {
+    const node = await open({ prefix: 'count', retainFinished: { count: 2 } });
+    const waiting = await node.submit(join(data, 'nowhere.ts'), { requestedResolutions: 'sd', tag: 'nobody' });
+    const ended = [];
+    for (let i = 0; i < 4; i++) ended.push(await endedWhileWaiting(node));
+    expect(await node.findJob(ended[0]!)).toBeUndefined();
+    expect(await node.findJob(ended[1]!)).toBeUndefined();
+    expect(await direct.exists(`count:job:${ended[0]!}`, `count:cancelled:${ended[0]!}`)).toBe(0);
+    expect((await node.findJob(ended[3]!))?.status).toBe('CANCELLED');
+    const page = await node.findJobs();
+    expect(page.total).toBe(3);
+    expect(page.jobs.map((j) => j.jobId)).toEqual([ended[3], ended[2], waiting.id]);
+    expect(await direct.zcard('count:finished')).toBe(2);
+    await expect(node.waitForJob(ended[0]!)).rejects.toMatchObject({ code: 'ERR_JOB_NOT_FOUND', message: expect.stringMatching(/retainFinished/) });
+  });
+
+  it('drops ended jobs older than retainFinished.seconds, also those a worker ended', async () => {
+    const node = await open({ prefix: 'age', retainFinished: { seconds: 1 } });
+    const worker = await open({ prefix: 'age', worker: true, retainFinished: { seconds: 1 } });
+    // Ended by the worker: the input is missing on its machine.
+    const failed = await (await node.submit(join(data, 'missing.ts'), { requestedResolutions: 'sd' })).finished;
+    expect(failed.status).toBe('FAILED');
+    expect(await direct.zscore('age:finished', failed.jobId)).not.toBeNull();
+    await new Promise((r) => setTimeout(r, 1100));
+    const fresh = await endedWhileWaiting(node);
+    expect(await node.findJob(failed.jobId)).toBeUndefined();
+    expect((await node.findJobs()).jobs.map((j) => j.jobId)).toEqual([fresh]);
+    // The next one a worker ends takes the cancelled one with it.
+    await new Promise((r) => setTimeout(r, 1100));
+    const next = await (await node.submit(join(data, 'missing.ts'), { requestedResolutions: 'sd' })).finished;
+    expect((await node.findJobs()).jobs.map((j) => j.jobId)).toEqual([next.jobId]);
+    await worker.close();
+  });
+
+  it('keeps 7 days and 10000 jobs by default; refuses bad values naming the option', async () => {
+    expect(validateRedisQueueOptions({ redis: redis.url }).retainFinished).toEqual({ seconds: 7 * 86400, count: 10_000 });
+    const node = await open({ prefix: 'default' });
+    const ids = [await endedWhileWaiting(node), await endedWhileWaiting(node)];
+    expect((await node.findJobs()).jobs.map((j) => j.status)).toEqual(['CANCELLED', 'CANCELLED']);
+    expect((await direct.zrange('default:finished', 0, -1)).sort()).toEqual([...ids].sort());
+    await expect(JobManager.open({ queue: { redis: redis.url, retainFinished: { count: 0 } } })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringMatching(/queue\.retainFinished\.count/),
+    });
+    await expect(JobManager.open({ queue: { redis: redis.url, retainFinished: { days: 3 } } })).rejects.toMatchObject({
+      code: 'ERR_INVALID_OPTION',
+      message: expect.stringMatching(/days/),
+    });
   });
 });
 

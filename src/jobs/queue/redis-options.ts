@@ -18,6 +18,11 @@ export interface RedisQueueOptions {
   retries?: number;
   /** Worker only: read inputs only inside these directories (default: those the submitting node named). */
   inputRoots?: string[];
+  /**
+   * How long and how many ended jobs' records stay in Redis (defaults 7 days, 10000): older or
+   * further ones are removed when a job ends. Give every node and worker of a site the same.
+   */
+  retainFinished?: { seconds?: number; count?: number };
 }
 
 export interface ValidRedisQueueOptions {
@@ -30,6 +35,25 @@ export interface ValidRedisQueueOptions {
   lockMs: number;
   retries: number;
   inputRoots?: string[];
+  retainFinished: RetainFinished;
+}
+
+export interface RetainFinished {
+  seconds: number;
+  count: number;
+}
+
+export const DEFAULT_RETAIN_FINISHED: RetainFinished = { seconds: 7 * 86400, count: 10_000 };
+
+function checkRetainFinished(value: unknown): RetainFinished {
+  if (value === undefined) return { ...DEFAULT_RETAIN_FINISHED };
+  const o = optionsObject(value, 'queue.retainFinished');
+  checkKnownKeys(o, ['seconds', 'count'], 'queue.retainFinished');
+  // At least one second and one job: whoever waits for a job must still find it ended.
+  return {
+    seconds: o.seconds !== undefined ? checkInteger(o.seconds, 'queue.retainFinished.seconds', 1, 10 * 365 * 86400) : DEFAULT_RETAIN_FINISHED.seconds,
+    count: o.count !== undefined ? checkInteger(o.count, 'queue.retainFinished.count', 1, 10_000_000) : DEFAULT_RETAIN_FINISHED.count,
+  };
 }
 
 export const TAG_PATTERN = /^[a-z0-9_-]{1,40}$/;
@@ -65,7 +89,7 @@ export function checkTag(v: unknown, path: string): string {
 
 export function validateRedisQueueOptions(value: unknown): ValidRedisQueueOptions {
   const o = optionsObject(value, 'queue');
-  checkKnownKeys(o, ['redis', 'prefix', 'worker', 'tags', 'lockMs', 'retries', 'inputRoots'], 'queue');
+  checkKnownKeys(o, ['redis', 'prefix', 'worker', 'tags', 'lockMs', 'retries', 'inputRoots', 'retainFinished'], 'queue');
   const url = checkString(o.redis, 'queue.redis', { nonEmpty: true });
   let parsed: URL;
   try {
@@ -89,6 +113,7 @@ export function validateRedisQueueOptions(value: unknown): ValidRedisQueueOption
     lockMs: o.lockMs !== undefined ? checkInteger(o.lockMs, 'queue.lockMs', 1000, 600_000) : 30_000,
     retries: o.retries !== undefined ? checkInteger(o.retries, 'queue.retries', 0, 10) : 1,
     ...(o.inputRoots !== undefined ? { inputRoots: checkInputRoots(o.inputRoots, 'queue.inputRoots') } : {}),
+    retainFinished: checkRetainFinished(o.retainFinished),
   };
 }
 
