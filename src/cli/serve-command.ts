@@ -22,6 +22,7 @@ interface ServeCliOptions {
   corsOrigin: string[];
   redis?: string;
   worker?: boolean;
+  redisPrefix?: string;
 }
 
 function collect(value: string, previous: string[]): string[] {
@@ -49,6 +50,7 @@ export function registerServeCommand(program: Command): void {
     .option('--trust-proxy <address>', 'reverse proxy (address or CIDR) whose X-Forwarded-For is believed (repeatable)', collect, [])
     .option('--redis <url>', 'queue jobs on Redis (redis://host:6379/0) shared with other servers and workers (also FMV_INGEST_REDIS)')
     .option('--worker', 'with --redis: run ingests in this server too (default: accept and serve only)')
+    .option('--redis-prefix <name>', "with --redis: prefix of the Redis keys, the same on every node and worker of a site (default 'fmv'; also FMV_INGEST_REDIS_PREFIX)")
     .option('--config <file>', 'JSON config file (also FMV_INGEST_CONFIG)')
     .action(async (opts: ServeCliOptions) => {
       const flags: ConfigInput = {
@@ -69,10 +71,11 @@ export function registerServeCommand(program: Command): void {
         trustProxy: opts.trustProxy,
         redis: opts.redis,
         worker: opts.worker,
+        redisPrefix: opts.redisPrefix,
       };
       const config = loadServerConfig(flags, opts.config !== undefined ? { configFile: opts.config } : {});
       const server = await startServer(config);
-      const queue = config.redis ? `, jobs on ${redactRedisUrl(config.redis)}${config.worker ? ', running ingests here too' : ''}` : '';
+      const queue = config.redis ? `, jobs on ${redactRedisUrl(config.redis)} (prefix ${config.redisPrefix})${config.worker ? ', running ingests here too' : ''}` : '';
       process.stderr.write(`fmv-ingest: listening on ${server.restUrl} (data ${config.dataDir}${queue})\n`);
       let stopping = false;
       const stop = (): void => {

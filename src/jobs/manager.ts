@@ -396,7 +396,7 @@ export class JobManager {
   /** Submits an ingest and returns its job at once (SUBMITTED until a queue slot is free). */
   ingest(input: string, options?: IngestOptions): IngestJob {
     if (this.closed) throw new MediaError('The job manager is closed', { code: 'ERR_CLOSED', step: 'job' });
-    if (this.redis) throw new MediaError(`This job manager queues on Redis (${this.redis.shown}): submit with await manager.submit()`, { code: 'ERR_QUEUE_MODE', step: 'job' });
+    this.refuseInRedisMode('ingest()', 'await manager.submit()');
     const { input: path, o } = this.validate(input, options);
     // A job that would start at once does not wait; past maxQueued waiting jobs, submitters are told to come back.
     if (this.queue.running >= this.queue.concurrency && this.queue.queued >= this.maxQueued) {
@@ -555,20 +555,30 @@ export class JobManager {
     }
   }
 
+  /**
+   * ERR_QUEUE_MODE: a synchronous read or submit of this process's own jobs, on a manager whose jobs
+   * live in Redis (the in-process form would silently answer nothing).
+   */
+  private refuseInRedisMode(what: string, instead: string): void {
+    if (this.redis) throw new MediaError(`This job manager queues on Redis (${this.redis.shown}): ${what} is for the in-process mode; use ${instead}`, { code: 'ERR_QUEUE_MODE', step: 'job' });
+  }
+
   /** A job of this manager that has not finished yet. */
   job(jobId: string): IngestJob | undefined {
     return this.live.get(jobId);
   }
 
-  /** The resource of any job in the store (live jobs read fresh). */
+  /** The resource of any job in the store (live jobs read fresh). In Redis mode: use findJob(). */
   getJob(jobId: string): JobResource | undefined {
+    this.refuseInRedisMode('getJob()', 'await manager.findJob(jobId)');
     const live = this.live.get(jobId);
     if (live) return live.toJSON();
     return this.store.getJob(jobId)?.resource;
   }
 
-  /** Newest first. */
+  /** Newest first. In Redis mode: use findJobs(). */
   listJobs(options: { limit?: number; offset?: number } = {}): JobResource[] {
+    this.refuseInRedisMode('listJobs()', 'await manager.findJobs()');
     return this.store.listJobs(options).map((rec) => this.live.get(rec.jobId)?.toJSON() ?? rec.resource);
   }
 

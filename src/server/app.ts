@@ -76,7 +76,7 @@ export async function startServer(config: ServerConfig): Promise<RunningServer> 
   const manager = await JobManager.open({
     // With Redis the jobs live there, shared by every node; the SQLite file is for one process.
     store: config.redis ? 'memory' : join(config.dataDir, 'jobs.sqlite'),
-    ...(config.redis ? { queue: { redis: config.redis, worker: config.worker, inputRoots: roots } } : {}),
+    ...(config.redis ? { queue: { redis: config.redis, prefix: config.redisPrefix, worker: config.worker, inputRoots: roots } } : {}),
     outDir: join(config.dataDir, 'services'),
     tempDir: join(config.dataDir, 'tmp'),
     hwaccel: config.hwaccel,

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { MediaError } from '../errors.js';
 import { HWACCELS, type HwAccel } from '../jobs/job.js';
-import { redactRedisUrl } from '../jobs/queue/redis-options.js';
+import { DEFAULT_PREFIX, checkRedisPrefix, redactRedisUrl } from '../jobs/queue/redis-options.js';
 import { checkBoolean, checkEnum, checkInteger, checkKnownKeys, checkString, invalid, isPlainObject } from '../validate.js';
 
 export interface ServerUser {
@@ -63,6 +63,8 @@ export interface ServerConfig {
   redis: string | null;
   /** With redis: run ingests in this server too. Default false (accept and serve only). */
   worker: boolean;
+  /** With redis: prefix of every Redis key, so several sites can share one Redis. Default 'fmv'. */
+  redisPrefix: string;
 }
 
 export const LIVE_PROTOCOLS = ['udp', 'srt', 'rtmp', 'rtsp', 'rist'] as const;
@@ -94,6 +96,7 @@ const KEYS = [
   'livePorts',
   'redis',
   'worker',
+  'redisPrefix',
 ] as const;
 type ConfigKey = (typeof KEYS)[number];
 
@@ -121,6 +124,7 @@ export const ENVIRONMENT: Readonly<Record<string, ConfigKey>> = {
   FMV_INGEST_LIVE_PORTS: 'livePorts',
   FMV_INGEST_REDIS: 'redis',
   FMV_INGEST_WORKER: 'worker',
+  FMV_INGEST_REDIS_PREFIX: 'redisPrefix',
 };
 
 const NUMERIC: readonly ConfigKey[] = ['port', 'concurrency', 'maxQueuedJobs', 'tokenMinutes', 'maxTokenMinutes', 'maxUploadBytes'];
@@ -268,12 +272,14 @@ export function resolveServerConfig(sources: Array<{ name: string; values: Confi
   };
 }
 
-function redisOf(merged: ConfigInput, where: (key: ConfigKey) => string): { redis: string | null; worker: boolean } {
+function redisOf(merged: ConfigInput, where: (key: ConfigKey) => string): { redis: string | null; worker: boolean; redisPrefix: string } {
   const redis = merged.redis === undefined ? null : checkString(merged.redis, where('redis'), { nonEmpty: true });
   if (redis !== null && !/^rediss?:\/\//.test(redis)) throw invalid('a redis:// or rediss:// URL', where('redis'), redactRedisUrl(redis));
   const worker = merged.worker === undefined ? false : checkBoolean(merged.worker, where('worker'));
   if (worker && redis === null) throw invalid('false unless redis is set (without it every server runs its own ingests)', where('worker'), worker);
-  return { redis, worker };
+  const redisPrefix = merged.redisPrefix === undefined ? DEFAULT_PREFIX : checkRedisPrefix(merged.redisPrefix, where('redisPrefix'));
+  if (merged.redisPrefix !== undefined && redis === null) throw invalid('unset unless redis is set (it names the Redis keys)', where('redisPrefix'), redisPrefix);
+  return { redis, worker, redisPrefix };
 }
 
 /** 'MIN-MAX' or [min, max]. */

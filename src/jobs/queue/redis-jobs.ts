@@ -5,11 +5,14 @@
  * listing, one hash per service for layer ids. Every change that must not race is a Lua script:
  * layer ids are reserved atomically; a worker writes a resource only while its run token is the
  * job's current one, so a worker that lost its job can no longer overwrite the new run's record.
+ * The write that ends a job also prunes: ended jobs older or further back than `retainFinished`
+ * lose their records (a sorted set of ended jobs by end time, Redis's own clock).
  */
 import type { Redis } from 'ioredis';
 import { orderedResource, type JobResource, type JobStatus } from '../job.js';
 import { newServiceItemId } from '../ids.js';
 import type { ServiceRecord } from '../store.js';
+import type { RetainFinished } from './redis-options.js';
 
 const TERMINAL_LUA = "local function terminal(s) return s == 'COMPLETED' or s == 'FAILED' or s == 'CANCELLED' end\n";
 
@@ -50,23 +53,57 @@ if redis.call('EXISTS', KEYS[2]) == 1 then state = 'cancelled' end
 return {state, f[1], f[2] or '', f[3] or '', attempts}
 `;
 
-/** KEYS: job hash. ARGV: run token, resource, status. Written only by the job's current run. */
-const WRITE_RUN = `
+/** Ended jobs removed per job end at most, so one script never runs long. */
+const PRUNE_BATCH = 100;
+
+/**
+ * finished(): records that the job ended and removes the records of ended jobs past the retention.
+ * KEYS[2]: job list, KEYS[3]: ended jobs. ARGV[n..n+4]: job id, keep seconds, keep count, job key
+ * prefix, cancel flag prefix.
+ */
+const FINISHED_LUA = `
+local function finished(n)
+  local id, keepMs, keepCount = ARGV[n], tonumber(ARGV[n + 1]) * 1000, tonumber(ARGV[n + 2])
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  redis.call('ZADD', KEYS[3], now, id)
+  local function drop(ids)
+    for _, old in ipairs(ids) do
+      redis.call('DEL', ARGV[n + 3] .. old, ARGV[n + 4] .. old)
+      redis.call('ZREM', KEYS[2], old)
+      redis.call('ZREM', KEYS[3], old)
+    end
+  end
+  drop(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', '(' .. (now - keepMs), 'LIMIT', 0, ${PRUNE_BATCH}))
+  local over = redis.call('ZCARD', KEYS[3]) - keepCount
+  if over > 0 then drop(redis.call('ZRANGE', KEYS[3], 0, math.min(over, ${PRUNE_BATCH}) - 1)) end
+end
+`;
+
+/** KEYS: job hash, job list, ended jobs. ARGV: run token, resource, status, then finished()'s. Written only by the job's current run. */
+const WRITE_RUN =
+  TERMINAL_LUA +
+  FINISHED_LUA +
+  `
 if redis.call('HGET', KEYS[1], 'run') ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'resource', ARGV[2], 'status', ARGV[3])
+if terminal(ARGV[3]) then finished(4) end
 return 1
 `;
 
 /**
- * KEYS: job hash. ARGV: resource, status. Ends a job taken out of the queue before a worker took
- * it (cancelled while waiting); an earlier run's token is dropped so that run can write no more.
+ * KEYS: job hash, job list, ended jobs. ARGV: resource, status, then finished()'s. Ends a job taken
+ * out of the queue before a worker took it (cancelled while waiting); an earlier run's token is
+ * dropped so that run can write no more.
  */
 const WRITE_UNCLAIMED =
   TERMINAL_LUA +
+  FINISHED_LUA +
   `
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status or terminal(status) then return 0 end
 redis.call('HSET', KEYS[1], 'resource', ARGV[1], 'status', ARGV[2], 'run', '')
+if terminal(ARGV[2]) then finished(3) end
 return 1
 `;
 
@@ -75,6 +112,8 @@ export interface RedisKeys {
   cancelFlag(jobId: string): string;
   service(name: string): string;
   readonly jobs: string;
+  /** Sorted set of ended jobs by end time (ms), for pruning. */
+  readonly finished: string;
   readonly seq: string;
   readonly services: string;
   /** Pub/sub channel: job ids to cancel. */
@@ -89,6 +128,7 @@ export function redisKeys(prefix: string): RedisKeys {
     cancelFlag: (id) => `${prefix}:cancelled:${id}`,
     service: (name) => `${prefix}:service:${name}`,
     jobs: `${prefix}:jobs`,
+    finished: `${prefix}:finished`,
     seq: `${prefix}:seq`,
     services: `${prefix}:services`,
     cancel: `${prefix}:cancel`,
@@ -112,7 +152,14 @@ export class RedisJobs {
   constructor(
     readonly redis: Redis,
     readonly keys: RedisKeys,
+    readonly retain: RetainFinished,
   ) {}
+
+  /** The keys and arguments of finished(), after a script's own. */
+  private ending(jobId: string, ...args: string[]): Array<string | number> {
+    const k = this.keys;
+    return [k.job(jobId), k.jobs, k.finished, ...args, jobId, this.retain.seconds, this.retain.count, k.job(''), k.cancelFlag('')];
+  }
 
   async reserveLayer(serviceName: string, atLeast: number): Promise<{ service: ServiceRecord; layerId: number }> {
     const [layerId, serviceItemId, , createdAt] = (await this.redis.eval(
@@ -135,7 +182,7 @@ export class RedisJobs {
 
   /** Takes back a job whose queue entry could not be made. */
   async remove(jobId: string): Promise<void> {
-    await this.redis.multi().del(this.keys.job(jobId)).zrem(this.keys.jobs, jobId).exec();
+    await this.redis.multi().del(this.keys.job(jobId)).zrem(this.keys.jobs, jobId).zrem(this.keys.finished, jobId).exec();
   }
 
   async get(jobId: string): Promise<JobResource | undefined> {
@@ -174,11 +221,11 @@ export class RedisJobs {
 
   /** Writes the resource of the job's current run; false when another run holds the job now. */
   async writeRun(token: string, resource: JobResource): Promise<boolean> {
-    return (await this.redis.eval(WRITE_RUN, 1, this.keys.job(resource.jobId), token, JSON.stringify(resource), resource.status)) === 1;
+    return (await this.redis.eval(WRITE_RUN, 3, ...this.ending(resource.jobId, token, JSON.stringify(resource), resource.status))) === 1;
   }
 
   async writeUnclaimed(resource: JobResource): Promise<boolean> {
-    return (await this.redis.eval(WRITE_UNCLAIMED, 1, this.keys.job(resource.jobId), JSON.stringify(resource), resource.status)) === 1;
+    return (await this.redis.eval(WRITE_UNCLAIMED, 3, ...this.ending(resource.jobId, JSON.stringify(resource), resource.status))) === 1;
   }
 
   /** Whether this run's token is still the job's current one. */

@@ -18,6 +18,11 @@ export interface RedisQueueOptions {
   retries?: number;
   /** Worker only: read inputs only inside these directories (default: those the submitting node named). */
   inputRoots?: string[];
+  /**
+   * How long and how many ended jobs' records stay in Redis (defaults 7 days, 10000): older or
+   * further ones are removed when a job ends. Give every node and worker of a site the same.
+   */
+  retainFinished?: { seconds?: number; count?: number };
 }
 
 export interface ValidRedisQueueOptions {
@@ -30,6 +35,25 @@ export interface ValidRedisQueueOptions {
   lockMs: number;
   retries: number;
   inputRoots?: string[];
+  retainFinished: RetainFinished;
+}
+
+export interface RetainFinished {
+  seconds: number;
+  count: number;
+}
+
+export const DEFAULT_RETAIN_FINISHED: RetainFinished = { seconds: 7 * 86400, count: 10_000 };
+
+function checkRetainFinished(value: unknown): RetainFinished {
+  if (value === undefined) return { ...DEFAULT_RETAIN_FINISHED };
+  const o = optionsObject(value, 'queue.retainFinished');
+  checkKnownKeys(o, ['seconds', 'count'], 'queue.retainFinished');
+  // At least one second and one job: whoever waits for a job must still find it ended.
+  return {
+    seconds: o.seconds !== undefined ? checkInteger(o.seconds, 'queue.retainFinished.seconds', 1, 10 * 365 * 86400) : DEFAULT_RETAIN_FINISHED.seconds,
+    count: o.count !== undefined ? checkInteger(o.count, 'queue.retainFinished.count', 1, 10_000_000) : DEFAULT_RETAIN_FINISHED.count,
+  };
 }
 
 export const TAG_PATTERN = /^[a-z0-9_-]{1,40}$/;
@@ -48,6 +72,15 @@ export function redactRedisUrl(url: string): string {
   }
 }
 
+export const DEFAULT_PREFIX = 'fmv';
+
+/** A Redis key prefix: letters, digits, _ . and - (at most 60). */
+export function checkRedisPrefix(v: unknown, path: string): string {
+  const prefix = checkString(v, path, { nonEmpty: true });
+  if (!/^[A-Za-z0-9_.-]{1,60}$/.test(prefix)) throw invalid('letters, digits, _ . and - (at most 60)', path, prefix);
+  return prefix;
+}
+
 export function checkTag(v: unknown, path: string): string {
   const tag = checkString(v, path, { nonEmpty: true });
   if (!TAG_PATTERN.test(tag)) throw invalid('a tag of lower-case letters, digits, _ and - (at most 40)', path, v);
@@ -56,7 +89,7 @@ export function checkTag(v: unknown, path: string): string {
 
 export function validateRedisQueueOptions(value: unknown): ValidRedisQueueOptions {
   const o = optionsObject(value, 'queue');
-  checkKnownKeys(o, ['redis', 'prefix', 'worker', 'tags', 'lockMs', 'retries', 'inputRoots'], 'queue');
+  checkKnownKeys(o, ['redis', 'prefix', 'worker', 'tags', 'lockMs', 'retries', 'inputRoots', 'retainFinished'], 'queue');
   const url = checkString(o.redis, 'queue.redis', { nonEmpty: true });
   let parsed: URL;
   try {
@@ -65,8 +98,7 @@ export function validateRedisQueueOptions(value: unknown): ValidRedisQueueOption
     throw invalid('a redis:// or rediss:// URL', 'queue.redis', redactRedisUrl(url));
   }
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw invalid('a redis:// or rediss:// URL', 'queue.redis', redactRedisUrl(url));
-  const prefix = o.prefix !== undefined ? checkString(o.prefix, 'queue.prefix', { nonEmpty: true }) : 'fmv';
-  if (!/^[A-Za-z0-9_.-]{1,60}$/.test(prefix)) throw invalid('letters, digits, _ . and - (at most 60)', 'queue.prefix', prefix);
+  const prefix = o.prefix !== undefined ? checkRedisPrefix(o.prefix, 'queue.prefix') : DEFAULT_PREFIX;
   let tags = [DEFAULT_TAG];
   if (o.tags !== undefined) {
     if (!Array.isArray(o.tags) || o.tags.length === 0) throw invalid('a non-empty array of tags', 'queue.tags', o.tags);
@@ -81,6 +113,7 @@ export function validateRedisQueueOptions(value: unknown): ValidRedisQueueOption
     lockMs: o.lockMs !== undefined ? checkInteger(o.lockMs, 'queue.lockMs', 1000, 600_000) : 30_000,
     retries: o.retries !== undefined ? checkInteger(o.retries, 'queue.retries', 0, 10) : 1,
     ...(o.inputRoots !== undefined ? { inputRoots: checkInputRoots(o.inputRoots, 'queue.inputRoots') } : {}),
+    retainFinished: checkRetainFinished(o.retainFinished),
   };
 }
 

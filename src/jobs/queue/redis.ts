@@ -85,7 +85,7 @@ export class RedisBackend implements QueueBackend {
     private readonly plan: (input: string, options?: IngestOptions) => SubmitPlan,
   ) {
     this.client = fastConnection(options);
-    this.jobs = new RedisJobs(this.client, redisKeys(options.prefix));
+    this.jobs = new RedisJobs(this.client, redisKeys(options.prefix), options.retainFinished);
   }
 
   /** Connects (at most 5 s) and returns the backend. */
@@ -215,7 +215,11 @@ export class RedisBackend implements QueueBackend {
 
   async waitFor(jobId: string): Promise<JobResource> {
     for (;;) {
-      const r = await this.jobs.get(jobId).catch(() => undefined);
+      // null: Redis did not answer (try again); undefined: no such record.
+      const r = await this.jobs.get(jobId).catch(() => null);
+      if (r === undefined) {
+        throw new MediaError(`No job ${jobId} in the queue at ${this.options.shown} (never submitted, or removed after it ended: see queue.retainFinished)`, { code: 'ERR_JOB_NOT_FOUND', step: 'job' });
+      }
       if (r && isTerminal(r.status)) return r;
       if (this.closed) throw new MediaError('The job manager is closed', { code: 'ERR_CLOSED', step: 'job' });
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));

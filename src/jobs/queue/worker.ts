@@ -84,7 +84,7 @@ export class QueueWorker {
     this.client = new Redis(waitingConnectionOptions(o));
     this.subscriber = new Redis(waitingConnectionOptions(o));
     for (const c of [this.client, this.subscriber]) c.on('error', () => undefined);
-    this.jobs = new RedisJobs(this.client, redisKeys(o.prefix));
+    this.jobs = new RedisJobs(this.client, redisKeys(o.prefix), o.retainFinished);
     this.slots = new Slots(ctx.concurrency);
   }
 
