@@ -115,6 +115,9 @@ describe('clip export', () => {
       await new Promise((res) => setTimeout(res, 10));
     }
     expect(status).toMatchObject({ status: 'completed', results: { format: 'ts' } });
+    // The same export as a job resource.
+    const job = (await t.api(`/jobs/job/${String(r.body.jobId)}?f=json`)).body;
+    expect(job).toMatchObject({ type: 'Export Clip', status: 'COMPLETED', results: { serviceName: 'Long', layerId: 0, export: status.results }, customAttributes: { progress: { percent: 100, done: 1, total: 1 } } });
     const dir = join(t.data, 'exports', String(r.body.clipId));
     expect(existsSync(dir)).toBe(true);
     await new Promise((res) => setTimeout(res, Math.max(0, (status.expires as number) - Date.now()) + 300));

@@ -1,7 +1,7 @@
 // Framesets on real ingests: each frame's JPEG from the layer's video and its corners from the KLV
 // at that time, checked against the simulated flight's encoded corners (within 1 m); the KWIVER
 // sample (KLV without PTS, timed by its stamps); times past the video; bad input; async; expiry.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticFlight } from '../src/jobs/synthetic-flight.js';
@@ -100,6 +100,7 @@ describe('frameset', () => {
   it('async answers at once and the status URL gives the frames; an expired frameset is removed', async () => {
     const r = await frameset(FLIGHT, { timestamps: '1', async: 'true', expiry: '0.02' });
     expect(r.body).toMatchObject({ status: 'processing' });
+    expect(r.body.jobId).toBe(`j${String(r.body.framesetId).slice(1).replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-')}`);
     const statusUrl = String(r.body.statusUrl);
     let status: Record<string, unknown> = {};
     for (let i = 0; i < 50; i++) {
@@ -116,5 +117,63 @@ describe('frameset', () => {
     expect(readdirSync(join(t.data, 'exports')).includes(String(r.body.framesetId))).toBe(false);
     const gone = (await (await fetch(`${statusUrl}?f=json&token=${t.token}`)).json()) as Record<string, unknown>;
     expect(gone.error).toMatchObject({ code: 404 });
+    expect((await t.api(`/jobs/job/${String(r.body.jobId)}?f=json`)).body.error).toMatchObject({ code: 404 });
+  });
+
+  it('async also gives a job: GET /jobs/job/:jobId has the job resource keys, its progress, then the frames', async () => {
+    const times = [0, 0.5, 1, 1.5, 2, 2.5];
+    const r = await frameset(FLIGHT, { timestamps: times.join(','), async: 'true' });
+    const jobId = String(r.body.jobId);
+    expect(jobId).toMatch(/^j[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    const percents: number[] = [];
+    let job: Record<string, any> = {};
+    for (let i = 0; i < 500; i++) {
+      job = (await t.api(`/jobs/job/${jobId}?f=json`)).body;
+      percents.push(job.customAttributes.progress.percent);
+      if (job.status !== 'IN PROGRESS') break;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    expect(Object.keys(job)).toEqual(['jobId', 'inputs', 'messages', 'type', 'results', 'status', 'username', 'customAttributes']);
+    expect(job).toMatchObject({
+      jobId,
+      type: 'Export Frameset',
+      status: 'COMPLETED',
+      username: 'admin',
+      messages: ['Starting Frameset Export', 'Frameset Export Complete'],
+      inputs: { exportId: r.body.framesetId, serviceUrl: `${t.server.restUrl}/services/Flights/VideoServer` },
+      results: { layerId: 0, layerName: 'Flight', serviceName: 'Flights', statusUrl: r.body.statusUrl },
+      customAttributes: { progress: { percent: 100, done: times.length, total: times.length }, error: null },
+    });
+    expect(job.inputs.serviceItemId).toMatch(/^[0-9a-f]{32}$/);
+    // Progress goes up frame by frame (six frames take far longer than one poll).
+    expect(percents).toEqual([...percents].sort((a, b) => a - b));
+    expect(percents.some((p) => p > 0 && p < 100)).toBe(true);
+    // The job's result is the status URL's.
+    const status = (await (await fetch(`${r.body.statusUrl}?f=json&token=${t.token}`)).json()) as Record<string, unknown>;
+    expect(job.results.export).toEqual(status.results);
+    expect(job.results.export.total).toBe(times.length);
+    // An export cannot be cancelled; an unknown id is still 404.
+    const cancel = await t.api(`/jobs/job/${jobId}/cancel`, { form: { f: 'json' } });
+    expect(cancel.body.error).toMatchObject({ code: 409, details: [expect.stringMatching(/exports cannot be cancelled/)] });
+    expect((await t.api('/jobs/job/j00000000-0000-0000-0000-000000000000?f=json')).body.error).toMatchObject({ code: 404 });
+  }, 60_000);
+
+  it('an async frameset that fails is a FAILED job with the reason', async () => {
+    // The layer's rendition playlist goes missing between the request and the work.
+    const playlist = join(t.data, 'services', 'Kwiver', '0', '120p', '120p.m3u8');
+    renameSync(playlist, `${playlist}.away`);
+    try {
+      const r = await frameset('/services/Kwiver/VideoServer/0', { timestamps: '0.5', async: 'true' });
+      let job: Record<string, any> = {};
+      for (let i = 0; i < 200 && job.status !== 'FAILED' && job.status !== 'COMPLETED'; i++) {
+        if (i > 0) await new Promise((res) => setTimeout(res, 10));
+        job = (await t.api(`/jobs/job/${String(r.body.jobId)}?f=json`)).body;
+      }
+      expect(job).toMatchObject({ status: 'FAILED', messages: ['Starting Frameset Export', 'Frameset Export Failed'], customAttributes: { error: { code: 500, message: 'Unable to create the frameset.' } } });
+      expect(job.customAttributes.error.details[0]).toMatch(/120p\.m3u8/);
+      expect(job.results.export).toBeUndefined();
+    } finally {
+      renameSync(`${playlist}.away`, playlist);
+    }
   });
 });

@@ -48,6 +48,8 @@ describe('uploads', () => {
     const job = await pollJob(t, String(added.body.jobId));
     expect(job.status).toBe('COMPLETED');
     expect(job.customAttributes.source).toBe(fileId);
+    // The job resource names the uploaded item, as Video Server's does.
+    expect(job.inputs.fileIds).toBe(fileId);
     const layer = await t.api('/services/Uploaded/VideoServer/0?f=json');
     expect(layer.body).toMatchObject({ name: 'h264_klv', playbackInfo: { klv: { '0601': true } } });
     const unknown = await t.api('/services/Uploaded/addLayer', { form: { f: 'json', createParameters: JSON.stringify({ type: 'ondemand', source: { fileId: 'i00000000-0000-0000-0000-000000000000' } }) } });

@@ -17,6 +17,8 @@ export function newServiceItemId(): string {
   return randomUUID().replace(/-/g, '');
 }
 
+/** The form newFileId() makes (uploaded and registered items use it too). */
+export const FILE_ID_PATTERN = /^i[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const JOB_ID_PATTERN = /^j[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 /** Service names are letters, digits and underscores (what `serviceNameFromFile` produces). */
 export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9_]{1,120}$/;

@@ -9,7 +9,7 @@ import { hostname, tmpdir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MediaError } from '../errors.js';
 import { checkEnum, checkInputRoots, checkInteger, checkKnownKeys, checkSignal, checkString, invalid, optionsObject } from '../validate.js';
-import { SERVICE_NAME_PATTERN, layerNameFromFile, newFileId, newJobId, serviceNameFromFile } from './ids.js';
+import { FILE_ID_PATTERN, SERVICE_NAME_PATTERN, layerNameFromFile, newFileId, newJobId, serviceNameFromFile } from './ids.js';
 import { HWACCELS, IngestJob, RESOLUTIONS, interruptedResource, isTerminal, type HwAccel, type JobResource, type Resolution } from './job.js';
 import { nativePipeline, type PipelineRunner } from './pipeline-adapter.js';
 import { JobQueue, defaultConcurrency } from './queue.js';
@@ -53,6 +53,8 @@ export interface IngestOptions {
   inputRoots?: string[];
   /** How the job resource names the input (customAttributes.source; default: the input as given). */
   sourceName?: string;
+  /** The id of the input file as the job resource shows it (inputs.fileIds), e.g. an uploaded item's; default: a new one. */
+  fileId?: string;
   /**
    * Redis mode: only workers with this tag take the job (default 'gpu' when hwaccel is cuda or
    * vaapi, else 'default'). The in-process mode runs every job itself.
@@ -106,7 +108,7 @@ export interface LiveJobOptions {
   outDir?: string;
 }
 
-const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots', 'sourceName', 'tag'] as const;
+const INGEST_OPTIONS = ['outDir', 'storage', 'requestedResolutions', 'hwaccel', 'signal', 'username', 'serviceName', 'layerName', 'timeoutMs', 'tempDir', 'restUrl', 'inputRoots', 'sourceName', 'fileId', 'tag'] as const;
 const MANAGER_OPTIONS = ['store', 'outDir', 'storage', 'tempDir', 'concurrency', 'maxQueued', 'restUrl', 'username', 'requestedResolutions', 'hwaccel', 'queue'] as const;
 
 export const DEFAULT_REST_URL = 'http://localhost/arcgis/rest';
@@ -117,6 +119,12 @@ const LIVE_INSTANCES = new Set<string>();
 function isStorage(v: unknown): v is Storage {
   const s = v as Storage;
   return typeof v === 'object' && v !== null && typeof s.publish === 'function' && typeof s.existingLayerIds === 'function' && typeof s.discard === 'function' && typeof s.open === 'function';
+}
+
+function checkFileId(v: unknown): string {
+  const s = checkString(v, 'fileId', { nonEmpty: true });
+  if (!FILE_ID_PATTERN.test(s)) throw invalid('"i" followed by a UUID (the form of an uploaded item\'s fileId)', 'fileId', v);
+  return s;
 }
 
 function checkRestUrl(v: unknown, path: string): string {
@@ -177,6 +185,7 @@ interface ValidIngestOptions {
   restUrl: string;
   inputRoots?: string[];
   sourceName: string;
+  fileId: string;
   tag: string;
 }
 
@@ -294,6 +303,7 @@ export class JobManager {
       username: o.username,
       restUrl: o.restUrl,
       sourceName: o.sourceName,
+      fileId: o.fileId,
       existingLayerIds: o.storage.existingLayerIds(o.serviceName),
       tag: o.tag,
       ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
@@ -382,6 +392,7 @@ export class JobManager {
       tempRoot: o.tempDir !== undefined ? resolve(checkString(o.tempDir, 'tempDir', { nonEmpty: true })) : this.tempRoot,
       restUrl: o.restUrl !== undefined ? checkRestUrl(o.restUrl, 'restUrl') : this.restUrl,
       sourceName: o.sourceName !== undefined ? checkString(o.sourceName, 'sourceName', { nonEmpty: true }) : source,
+      fileId: o.fileId !== undefined ? checkFileId(o.fileId) : newFileId(),
       tag: DEFAULT_TAG,
     };
     out.tag = o.tag !== undefined ? checkTag(o.tag, 'tag') : out.hwaccel === 'cuda' || out.hwaccel === 'vaapi' ? GPU_TAG : DEFAULT_TAG;
@@ -408,7 +419,7 @@ export class JobManager {
     const job = new IngestJob(
       {
         jobId,
-        fileId: newFileId(),
+        fileId: o.fileId,
         serviceItemId: service.serviceItemId,
         serviceName: o.serviceName,
         serviceUrl: `${o.restUrl}/services/${o.serviceName}/VideoServer`,

@@ -7,7 +7,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MediaError } from '../../errors.js';
-import { newFileId, newJobId } from '../ids.js';
+import { newJobId } from '../ids.js';
 import { IngestJob, isTerminal, orderedResource, type HwAccel, type JobResource, type Resolution } from '../job.js';
 import type { IngestOptions } from '../manager.js';
 import { CANCELLED_CODE, CANCELLED_MESSAGE, stepByKey } from '../steps.js';
@@ -25,6 +25,7 @@ export interface SubmitPlan {
   username: string;
   restUrl: string;
   sourceName: string;
+  fileId: string;
   timeoutMs?: number;
   inputRoots?: string[];
   /** Layer ids the service already has in storage. */
@@ -138,7 +139,7 @@ export class RedisBackend implements QueueBackend {
     const resource = new IngestJob(
       {
         jobId,
-        fileId: newFileId(),
+        fileId: p.fileId,
         serviceItemId: service.serviceItemId,
         serviceName: p.serviceName,
         serviceUrl: `${p.restUrl}/services/${p.serviceName}/VideoServer`,

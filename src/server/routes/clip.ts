@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { sanitizeServiceName } from '../../jobs/ids.js';
 import { mp4FromTs, tsClip } from '../../media/clips.js';
 import { arcgisError, one, sendJson, type Fields, type ServerContext } from '../context.js';
-import { answerExport, createExport, type ExportHandle } from './exports.js';
+import { answerExport, createExport, exportProgress, type ExportHandle } from './exports.js';
 import type { LayerData } from './layer-data.js';
 import { qualityOf } from './layer-json.js';
 import { layerRequest } from './layers.js';
@@ -116,7 +116,10 @@ async function makeClip(ctx: ServerContext, layer: LayerData, o: ReturnType<type
   const base = o.name ?? `${layer.serviceName}_${layer.layerId}_clip`;
   const tsName = `${base}.ts`;
   const tsPath = join(h.filesDir, tsName);
+  // Steps: the cut, then for MP4/MOV the re-encode and the KLV sidecar.
+  const steps = o.format === 'ts' ? 1 : 3;
   const cut = await tsClip(join(layer.dir, rendition.playlist), o.range.start, o.range.end, tsPath);
+  await exportProgress(h, 1, cut ? steps : 1);
   const head = { created: h.manifest.created, expiration: h.manifest.expires, format: o.format, quality: qualityOf(rendition.height), rendition: rendition.name };
   if (!cut) return { ...head, url: null, timeRange: null, bytes: 0 };
   const timeRange = { start: cut.start, end: cut.end };
@@ -127,7 +130,9 @@ async function makeClip(ctx: ServerContext, layer: LayerData, o: ReturnType<type
   const name = `${base}.${o.format}`;
   const { klvUnits } = await mp4FromTs(tsPath, join(h.filesDir, name), join(h.dir, 'scratch'), { height: rendition.height, width: rendition.width }, ctx.config.hwaccel);
   await rm(tsPath, { force: true });
+  await exportProgress(h, 2, steps);
   const units = await klvSidecar(layer, cut.start, cut.end, join(h.filesDir, `${base}.klv.ndjson`));
+  await exportProgress(h, 3, steps);
   return {
     ...head,
     url: `${h.url}/${name}`,
@@ -158,7 +163,7 @@ export function clipRoutes(api: FastifyInstance, ctx: ServerContext): void {
       if (err instanceof ClipRefused) return fail(400, err.message);
       throw err;
     }
-    const h = await createExport(ctx, 'clip', layer, o.expiry * 1000);
+    const h = await createExport(ctx, 'clip', layer, o.expiry * 1000, r.username);
     return answerExport(reply, f, h, makeClip(ctx, layer, o, rendition, h), { success: true, clipId: h.manifest.id }, 'Unable to export the clip.');
   });
 }

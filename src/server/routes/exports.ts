@@ -11,6 +11,7 @@ import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promise
 import { join } from 'node:path';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { MediaError } from '../../errors.js';
+import type { JobResource } from '../../jobs/job.js';
 import { LocalDirectoryStorage } from '../../jobs/storage.js';
 import { arcgisError, one, restRequest, sendJson, type Fields, type Params, type ServerContext } from '../context.js';
 import { fileRoutesFor } from './files.js';
@@ -28,11 +29,23 @@ export interface ExportManifest {
   expires: number;
   result: Record<string, unknown> | null;
   error: { code: number; message: string; details: string[] } | null;
+  /** Who asked, and the layer's names, for the export's job resource (absent in older manifests). */
+  username?: string;
+  layerName?: string;
+  serviceItemId?: string;
+  /** Units of work done of those planned (frames of a frameset, steps of a clip). */
+  progress?: { done: number; total: number };
 }
 
 const ID_PATTERN = /^[a-z][0-9a-f]{32}$/;
 const MANIFEST = 'export.json';
 const SWEEP_MS = 60_000;
+
+/** The job id an export answers to: "j" and its id's 32 hex digits as a UUID (one id, two forms). */
+export function exportJobId(exportId: string): string {
+  const h = exportId.slice(1);
+  return `j${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
 
 export function exportsRoot(ctx: ServerContext): string {
   return join(ctx.config.dataDir, 'exports');
@@ -62,16 +75,34 @@ export interface ExportHandle {
 }
 
 /** A new export directory and its manifest ('processing'). */
-export async function createExport(ctx: ServerContext, kind: ExportKind, layer: { serviceName: string; layerId: number }, expiryMs: number): Promise<ExportHandle> {
+export async function createExport(ctx: ServerContext, kind: ExportKind, layer: { serviceName: string; layerId: number; job?: JobResource | null }, expiryMs: number, username?: string): Promise<ExportHandle> {
   const id = `${kind === 'frameset' ? 'f' : 'c'}${randomUUID().replace(/-/g, '')}`;
   const dir = join(exportsRoot(ctx), id);
   await mkdir(join(dir, '0'), { recursive: true });
   const created = Date.now();
-  const manifest: ExportManifest = { id, kind, serviceName: layer.serviceName, layerId: layer.layerId, status: 'processing', created, expires: created + expiryMs, result: null, error: null };
+  const manifest: ExportManifest = {
+    id,
+    kind,
+    serviceName: layer.serviceName,
+    layerId: layer.layerId,
+    status: 'processing',
+    created,
+    expires: created + expiryMs,
+    result: null,
+    error: null,
+    ...(username !== undefined ? { username } : {}),
+    ...(layer.job ? { layerName: layer.job.results.layerName, serviceItemId: layer.job.inputs.serviceItemId } : {}),
+  };
   await writeManifest(dir, manifest);
   // Removed on time while this process runs; the sweep catches what a restart left.
   if (expiryMs < 2 ** 31 - 1) setTimeout(() => void rm(dir, { recursive: true, force: true }).catch(() => undefined), expiryMs).unref();
   return { manifest, dir, filesDir: join(dir, '0'), url: `${ctx.restUrl}/services/${layer.serviceName}/VideoServer/${layer.layerId}/exports/${id}` };
+}
+
+/** Records how far the work is (read by the export's job resource). */
+export async function exportProgress(h: ExportHandle, done: number, total: number): Promise<void> {
+  h.manifest = { ...h.manifest, progress: { done, total } };
+  await writeManifest(h.dir, h.manifest);
 }
 
 export async function finishExport(h: ExportHandle, outcome: { result: Record<string, unknown> } | { error: ExportManifest['error'] }): Promise<void> {
@@ -101,7 +132,8 @@ export async function answerExport(reply: FastifyReply, f: Fields, h: ExportHand
   );
   if (isTrue(f.async)) {
     recorded.catch(() => undefined);
-    return sendJson(reply, f, { ...head, status: 'processing', statusUrl: h.url });
+    // The status URL, and the same state as a job resource at GET <root>/jobs/job/<jobId>.
+    return sendJson(reply, f, { ...head, status: 'processing', statusUrl: h.url, jobId: exportJobId(h.manifest.id) });
   }
   try {
     return sendJson(reply, f, { ...head, status: 'completed', results: await recorded });

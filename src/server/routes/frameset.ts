@@ -13,7 +13,7 @@ import type { FrameTelemetry } from '../../geometry/index.js';
 import { frameImageAt, telemetryAt, telemetryClock } from '../../media/frames.js';
 import { MediaError } from '../../errors.js';
 import { arcgisError, one, sendJson, type Fields, type ServerContext } from '../context.js';
-import { answerExport, createExport, type ExportHandle } from './exports.js';
+import { answerExport, createExport, exportProgress, type ExportHandle } from './exports.js';
 import { layerFrames, type LayerData } from './layer-data.js';
 import { layerRequest } from './layers.js';
 
@@ -110,10 +110,11 @@ async function makeFrames(layer: LayerData, times: number[], h: ExportHandle): P
   const clock = telemetryClock(frames, await videoStart(layer));
   const duration = typeof layer.videoInfo?.duration === 'number' ? layer.videoInfo.duration : Infinity;
   const out: Array<Record<string, unknown>> = [];
-  for (const t of times) {
+  for (const [i, t] of times.entries()) {
     if (t > duration) continue;
     const name = `frame_${String(out.length).padStart(4, '0')}.jpg`;
     const image = await frameImageAt(join(layer.dir, playlist), t, join(h.filesDir, name));
+    await exportProgress(h, i + 1, times.length);
     if (!image) continue;
     const klv = telemetryAt(frames, clock, t);
     out.push({
@@ -146,7 +147,7 @@ export function framesetRoutes(api: FastifyInstance, ctx: ServerContext): void {
       throw err;
     }
     if (layer.edits.supportsFrameset === false) return fail(400, 'Framesets are turned off for this layer (supportsFrameset).');
-    const h = await createExport(ctx, 'frameset', layer, expiry * 60_000);
+    const h = await createExport(ctx, 'frameset', layer, expiry * 60_000, r.username);
     const head = { framesetId: h.manifest.id, created: h.manifest.created, expires: h.manifest.expires, serviceName: layer.serviceName, layerId: layer.layerId, url: h.url };
     return answerExport(reply, f, h, makeFrames(layer, times, h), head, 'Unable to create the frameset.');
   });

@@ -37,6 +37,7 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
     if (!(RESOLUTIONS as readonly string[]).includes(res)) return fail(400, `requestedResolutions must be one of ${RESOLUTIONS.join(', ')}.`);
     let input: string;
     let inputRoots = roots;
+    let uploadedId: string | undefined;
     // An uploaded or registered item (fileId, or fileIds as the job resource shows it), else a path.
     const src = source as Record<string, unknown>;
     const fileId = src.fileId ?? src.fileIds ?? one(f.fileIds);
@@ -45,6 +46,7 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
         const uploaded = await uploadedInput(ctx, fileId);
         input = uploaded.path;
         inputRoots = [...roots, uploaded.root];
+        uploadedId = uploaded.fileId;
       } else input = await resolveInput(src.path, roots);
     } catch (err) {
       if (err instanceof InputRejected) return fail(err.httpCode, err.message);
@@ -56,6 +58,8 @@ export function addLayerRoutes(api: FastifyInstance, ctx: ServerContext): void {
         inputRoots,
         // The path or fileId as the client gave it: the server's own directory layout stays private.
         sourceName: String(fileId ?? src.path),
+        // The job resource's inputs.fileIds is the uploaded item's id, as the seed's job shows it.
+        ...(uploadedId !== undefined ? { fileId: uploadedId } : {}),
         serviceName,
         requestedResolutions: res as Resolution,
         username,

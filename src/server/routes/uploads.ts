@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { mkdir, readFile, realpath, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { newFileId } from '../../jobs/ids.js';
+import { FILE_ID_PATTERN, newFileId } from '../../jobs/ids.js';
 import { arcgisError, one, restRequest, sendJson, type Params, type ServerContext } from '../context.js';
 import { InputRejected, resolveInput } from '../inputs.js';
 import { UploadRefused, acceptMultipart, receiveFile } from './multipart.js';
@@ -18,7 +18,6 @@ import { UploadRefused, acceptMultipart, receiveFile } from './multipart.js';
 export const UPLOAD_EXTENSIONS = ['.ts', '.mp4', '.mpg', '.mpeg', '.avi', '.mov', '.txt', '.csv', '.gpx'] as const;
 /** Video Server's register extensions. */
 export const REGISTER_EXTENSIONS = ['.ts', '.mp4', '.mpeg4', '.mpeg'] as const;
-const FILE_ID = /^i[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const MANIFEST = 'upload.json';
 
 export interface UploadItem {
@@ -46,7 +45,7 @@ function cleanFileName(raw: string | undefined, allowed: readonly string[]): str
 }
 
 async function readItem(ctx: ServerContext, fileId: string): Promise<UploadItem | null> {
-  if (!FILE_ID.test(fileId)) return null;
+  if (!FILE_ID_PATTERN.test(fileId)) return null;
   try {
     const item = JSON.parse(await readFile(join(uploadsRoot(ctx), fileId, MANIFEST), 'utf8')) as UploadItem;
     if (!item.committed) {
@@ -66,13 +65,13 @@ async function writeItem(dir: string, item: UploadItem): Promise<void> {
 }
 
 /** The real path of an uploaded item's file, checked as any input is; throws InputRejected. */
-export async function uploadedInput(ctx: ServerContext, fileId: unknown): Promise<{ path: string; root: string }> {
+export async function uploadedInput(ctx: ServerContext, fileId: unknown): Promise<{ path: string; root: string; fileId: string }> {
   const id = typeof fileId === 'string' ? fileId.trim() : '';
   const item = await readItem(ctx, id);
   if (!item) throw new InputRejected(`No uploaded item with fileId '${id.slice(0, 60)}'.`, 404);
   if (!item.committed) throw new InputRejected(`The item '${id}' is registered but its file ${item.fileName} is not in its directory yet.`, 400);
   const root = await realpath(uploadsRoot(ctx));
-  return { path: await resolveInput(`${id}/${item.fileName}`, [root]), root };
+  return { path: await resolveInput(`${id}/${item.fileName}`, [root]), root, fileId: id };
 }
 
 const view = (i: UploadItem) => ({ fileId: i.fileId, fileName: i.fileName, committed: i.committed, date: i.date, size: i.size, description: i.description });
