@@ -153,6 +153,10 @@ void RenditionMuxer::open(const AVCodecContext* video, const AVCodecParameters* 
   ctx_->io_open = &RenditionMuxer::ioOpen;
   ctx_->io_close2 = &RenditionMuxer::ioClose;
   ctx_->interrupt_callback = cancel_.interruptCallback();
+  // Live: a segment is cut when its next keyframe reaches the muxer, and the interleaving queue
+  // would hold that keyframe until every other stream (audio in PES of several frames, KLV) has
+  // caught up with it; 50 ms is all it may wait.
+  if (settings_.live) ctx_->max_interleave_delta = 50000;
 
   const LadderStreams streams = addLadderStreams(ctx_.get(), video, audio, audioTimeBase, name_);
   videoIndex_ = streams.video;

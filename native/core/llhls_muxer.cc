@@ -99,6 +99,17 @@ void LowLatencyMuxer::write(int streamIndex, const AVPacket* packet, AVRational 
   if (streamIndex == videoIndex_ && packet_->duration <= 0) packet_->duration = std::max<int64_t>(1, std::llround(frameDuration_ / av_q2d(tb)));
   av_packet_rescale_ts(packet_.get(), tb, ctx_->streams[streamIndex]->time_base);
   packet_->pos = -1;
+  // The mp4 muxer takes each stream's times strictly increasing; the interleaving hls muxer let
+  // a repeated time (an audio frame rounded onto its neighbour, a feed's restart) pass.
+  int64_t& last = lastDts_[streamIndex];
+  if (packet_->dts != AV_NOPTS_VALUE) {
+    if (last != AV_NOPTS_VALUE && packet_->dts <= last) {
+      const int64_t shift = last + 1 - packet_->dts;
+      packet_->dts += shift;
+      if (packet_->pts != AV_NOPTS_VALUE) packet_->pts = std::max(packet_->pts + shift, packet_->dts);
+    }
+    last = packet_->dts;
+  }
   const int ret = av_write_frame(ctx_.get(), packet_.get());
   av_packet_unref(packet_.get());
   if (ret < 0) {

@@ -63,6 +63,7 @@ class LowLatencyMuxer : public RenditionOutput {
   std::unique_ptr<LivePlaylist> playlist_;
   int videoIndex_ = -1;
   int audioIndex_ = -1;
+  int64_t lastDts_[2] = {AV_NOPTS_VALUE, AV_NOPTS_VALUE};  // per stream, in its time base
   bool fmp4Klv_ = false;
   double frameDuration_ = 1.0 / 30;
 
