@@ -1,23 +1,14 @@
 // A live ladder too heavy for the machine: a 1080p30 feed in real time into three rungs at a slow
 // preset. The run sheds every other frame rather than fall ever further behind, says so
 // (FRAMES_SHED, counts.framesShed), and keeps the rungs' segments aligned.
-import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startLive, type LiveRun } from '../src/live/index.js';
+import { describe, expect, it } from 'vitest';
+import { startLive } from '../src/live/index.js';
 import { clipsDir, makeClip, scratchDir } from './pipeline-fixtures.mjs';
-import { freeUdpPort, killFeed, parseMediaPlaylist, readIfExists, startFeed, waitFor } from './helpers/live-feed.js';
+import { freeUdpPort, killFeed, liveCleanup, parseMediaPlaylist, readIfExists, startFeed, waitFor } from './helpers/live-feed.js';
 
-let feeds: ChildProcess[] = [];
-let runs: LiveRun[] = [];
-afterEach(async () => {
-  for (const r of runs) r.cancel();
-  await Promise.all(runs.map((r) => r.done.catch(() => undefined)));
-  await Promise.all(feeds.map(killFeed));
-  feeds = [];
-  runs = [];
-});
+const { feeds, runs } = liveCleanup();
 
 const durations = (text: string) => [...text.matchAll(/#EXTINF:([\d.]+),/g)].map((m) => Number(m[1]));
 

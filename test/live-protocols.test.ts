@@ -1,29 +1,21 @@
 // Live inputs other than plain UDP, each from a real sender: SRT as listener and as caller, RIST (KLV
 // carried, passphrase passed through), RTMP pulled and RTMP and RTSP in listen mode (a camera pushes to us; FFmpeg
 // carries no KLV over FLV or RTP, so these are video and audio), and a pipe into the CLI.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startLive, type LiveRun } from '../src/live/index.js';
 import { repoRoot } from './helpers/paths.js';
 import { clipsDir, makeClip, scratchDir } from './pipeline-fixtures.mjs';
-import { freeTcpPort, freeUdpPort, killFeed, parseMediaPlaylist, readIfExists, startFeed, waitFor } from './helpers/live-feed.js';
+import { freeTcpPort, freeUdpPort, killFeed, liveCleanup, parseMediaPlaylist, readIfExists, startFeed, waitFor } from './helpers/live-feed.js';
 
 const clip = () => makeClip(clipsDir, 'live360', { width: 640, height: 360, fps: 25, seconds: 4, klvRate: 10 });
 const base = { ladder: [{ height: 360, videoBitrate: 600_000 }], preset: 'ultrafast', previews: false, segmentSeconds: 1 } as const;
 const playlist = (out: string) => parseMediaPlaylist(readIfExists(join(out, '360p', '360p.m3u8')));
 const ndjsonCount = (out: string) => readIfExists(join(out, 'klv.ndjson')).split('\n').filter((l) => l.length > 0).length;
 
-let feeds: ChildProcess[] = [];
-let runs: LiveRun[] = [];
-afterEach(async () => {
-  for (const r of runs) r.cancel();
-  await Promise.all(runs.map((r) => r.done.catch(() => undefined)));
-  await Promise.all(feeds.map(killFeed));
-  feeds = [];
-  runs = [];
-});
+const { feeds, runs } = liveCleanup();
 
 /** Runs until two segments are listed, stops, and returns the result. */
 async function untilTwoSegments(run: LiveRun, out: string, withKlv: boolean) {

@@ -5,11 +5,11 @@ import { createSocket } from 'node:dgram';
 import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MediaError } from '../src/errors.js';
 import { startLive, type LiveRun, type TelemetryPacket } from '../src/live/index.js';
 import { clipsDir, ffprobeJson, makeClip, scratchDir } from './pipeline-fixtures.mjs';
-import { freeUdpPort, killFeed, parseMediaPlaylist, readIfExists, startFeed, waitFor } from './helpers/live-feed.js';
+import { freeUdpPort, killFeed, liveCleanup, parseMediaPlaylist, readIfExists, startFeed, waitFor } from './helpers/live-feed.js';
 
 const clip = () => makeClip(clipsDir, 'live360', { width: 640, height: 360, fps: 25, seconds: 4, klvRate: 10 });
 const ladder = [
@@ -20,15 +20,7 @@ const base = { ladder, preset: 'ultrafast', previews: false, segmentSeconds: 1 }
 const listen = (port: number) => `udp://127.0.0.1:${port}?fifo_size=100000&overrun_nonfatal=1`;
 const send = (port: number) => `udp://127.0.0.1:${port}?pkt_size=1316`;
 
-let feeds: ChildProcess[] = [];
-let runs: LiveRun[] = [];
-afterEach(async () => {
-  for (const r of runs) r.cancel();
-  await Promise.all(runs.map((r) => r.done.catch(() => undefined)));
-  await Promise.all(feeds.map(killFeed));
-  feeds = [];
-  runs = [];
-});
+const { feeds, runs } = liveCleanup();
 
 function feed(port: number): ChildProcess {
   const f = startFeed(clip().path, send(port));

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import { existsSync, readFileSync } from 'node:fs';
+import { afterEach } from 'vitest';
 
 /** A UDP port nobody holds right now on loopback. */
 export function freeUdpPort(): Promise<number> {
@@ -36,6 +37,19 @@ export function freeTcpPort(): Promise<number> {
 export function startFeed(clip: string, url: string, outputArgs: string[] = ['-f', 'mpegts']): ChildProcess {
   const args = ['-hide_banner', '-v', 'error', '-re', '-stream_loop', '-1', '-i', clip, '-map', '0', '-c', 'copy', ...outputArgs, url];
   return spawn('ffmpeg', args, { stdio: ['ignore', url === '-' ? 'pipe' : 'ignore', 'pipe'] });
+}
+
+/** What a test started: after each test its runs are cancelled (and awaited) and its feeds killed. */
+export function liveCleanup(): { feeds: ChildProcess[]; runs: { cancel(): void; done: Promise<unknown> }[] } {
+  const tracked = { feeds: [] as ChildProcess[], runs: [] as { cancel(): void; done: Promise<unknown> }[] };
+  afterEach(async () => {
+    const runs = tracked.runs.splice(0);
+    const feeds = tracked.feeds.splice(0);
+    for (const r of runs) r.cancel();
+    await Promise.all(runs.map((r) => r.done.catch(() => undefined)));
+    await Promise.all(feeds.map(killFeed));
+  });
+  return tracked;
 }
 
 export function killFeed(feed: ChildProcess | undefined): Promise<void> {
