@@ -2,6 +2,11 @@
 
 #include <cstring>
 
+extern "C" {
+#include <libavutil/avutil.h>
+#include <libavutil/mathematics.h>
+}
+
 namespace fmv {
 namespace {
 
@@ -67,6 +72,21 @@ void shiftSidxOffsets(uint8_t* data, size_t moof, uint64_t delta) {
     }
     at += boxSize;
   }
+}
+
+void KlvEmsgQueue::push(const AVPacket* packet, AVRational tb, int64_t fallbackPts90k) {
+  const int64_t pts = packet->pts != AV_NOPTS_VALUE ? av_rescale_q(packet->pts, tb, AVRational{1, 90000}) : fallbackPts90k;
+  units_.push_back(Unit{pts == AV_NOPTS_VALUE ? 0 : pts, std::vector<uint8_t>(packet->data, packet->data + packet->size)});
+}
+
+int64_t KlvEmsgQueue::takeBefore(int64_t beforePts90k, std::vector<uint8_t>& out) {
+  int64_t taken = 0;
+  while (!units_.empty() && (beforePts90k == AV_NOPTS_VALUE || units_.front().pts90k < beforePts90k)) {
+    appendKlvEmsg(out, nextId_++, units_.front().pts90k, units_.front().data);
+    units_.pop_front();
+    ++taken;
+  }
+  return taken;
 }
 
 }  // namespace fmv

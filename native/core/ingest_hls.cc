@@ -94,11 +94,7 @@ int RenditionMuxer::closeSegment(AVIOContext* pb, const std::string& url) {
   if (size < 0) return size;
   // The units due before the packet that started the next segment; at the trailer, all of them.
   std::vector<uint8_t> events;
-  while (!pendingKlv_.empty() && (finishing_ || videoPts90k_ == AV_NOPTS_VALUE || pendingKlv_.front().pts90k < videoPts90k_)) {
-    appendKlvEmsg(events, emsgId_++, pendingKlv_.front().pts90k, pendingKlv_.front().data);
-    pendingKlv_.pop_front();
-    ++klvPackets_;
-  }
+  klvPackets_ += pendingKlv_.takeBefore(finishing_ ? AV_NOPTS_VALUE : videoPts90k_, events);
   AVIOContext* file = nullptr;
   int ret = avio_open2(&file, url.c_str(), AVIO_FLAG_WRITE, nullptr, nullptr);
   if (ret < 0) return ret;
@@ -248,8 +244,7 @@ void RenditionMuxer::writeAudio(const AVPacket* packet, AVRational tb) {
 
 void RenditionMuxer::writeKlv(size_t klvIndex, const AVPacket* packet, AVRational tb) {
   if (fmp4Klv_) {
-    const int64_t pts = packet->pts != AV_NOPTS_VALUE ? av_rescale_q(packet->pts, tb, AVRational{1, 90000}) : videoPts90k_;
-    pendingKlv_.push_back(PendingKlv{pts == AV_NOPTS_VALUE ? 0 : pts, std::vector<uint8_t>(packet->data, packet->data + packet->size)});
+    pendingKlv_.push(packet, tb, videoPts90k_);
     return;
   }
   if (klvIndex >= klvIndexes_.size()) return;

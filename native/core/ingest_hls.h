@@ -5,7 +5,6 @@
 // media playlists.
 #pragma once
 
-#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -17,6 +16,7 @@
 #include "core/av_holders.h"
 #include "core/cancel.h"
 #include "core/error.h"
+#include "core/fmp4_boxes.h"
 #include "core/ingest_options.h"
 #include "core/live_playlist.h"
 #include "core/rendition_output.h"
@@ -81,13 +81,8 @@ class RenditionMuxer : public RenditionOutput {
   std::optional<Error> liveError_;  // raised inside an FFmpeg callback, thrown after it returns
   bool pendingDiscontinuity_ = false;
   int64_t liveSegments_ = 0;
-  struct PendingKlv {
-    int64_t pts90k;
-    std::vector<uint8_t> data;
-  };
-  std::deque<PendingKlv> pendingKlv_;
+  KlvEmsgQueue pendingKlv_;
   int64_t videoPts90k_ = AV_NOPTS_VALUE;  // latest video packet handed to the muxer
-  uint32_t emsgId_ = 0;
   bool fmp4Klv_ = false;
   bool finishing_ = false;
   bool opened_ = false;

@@ -155,8 +155,7 @@ void LowLatencyMuxer::writeAudio(const AVPacket* packet, AVRational tb) {
 
 void LowLatencyMuxer::writeKlv(size_t, const AVPacket* packet, AVRational tb) {
   if (!fmp4Klv_) return;
-  const int64_t pts = packet->pts != AV_NOPTS_VALUE ? av_rescale_q(packet->pts, tb, AVRational{1, 90000}) : videoPts90k_;
-  pendingKlv_.push_back(PendingKlv{pts == AV_NOPTS_VALUE ? 0 : pts, std::vector<uint8_t>(packet->data, packet->data + packet->size)});
+  pendingKlv_.push(packet, tb, videoPts90k_);
 }
 
 void LowLatencyMuxer::flushFragment() {
@@ -185,11 +184,7 @@ void LowLatencyMuxer::closePart(int64_t nextPts90k, bool lastOfSegment) {
     initWritten_ = true;
   }
   std::vector<uint8_t> part;
-  while (!pendingKlv_.empty() && (nextPts90k == AV_NOPTS_VALUE || pendingKlv_.front().pts90k < nextPts90k)) {
-    appendKlvEmsg(part, emsgId_++, pendingKlv_.front().pts90k, pendingKlv_.front().data);
-    pendingKlv_.pop_front();
-    ++klvPackets_;
-  }
+  klvPackets_ += pendingKlv_.takeBefore(nextPts90k, part);
   part.insert(part.end(), written_.begin() + static_cast<std::ptrdiff_t>(from), written_.end());
   written_.clear();
   const std::string uri = partUri(segmentIndex_, partIndex_);

@@ -6,12 +6,12 @@
 // before a part's end travel in it as 'emsg' boxes ahead of its moof, as in whole fMP4 segments.
 #pragma once
 
-#include <deque>
 #include <string>
 #include <vector>
 
 #include "core/av_holders.h"
 #include "core/cancel.h"
+#include "core/fmp4_boxes.h"
 #include "core/live_playlist.h"
 #include "core/rendition_output.h"
 
@@ -67,12 +67,7 @@ class LowLatencyMuxer : public RenditionOutput {
   bool fmp4Klv_ = false;
   double frameDuration_ = 1.0 / 30;
 
-  struct PendingKlv {
-    int64_t pts90k;
-    std::vector<uint8_t> data;
-  };
-  std::deque<PendingKlv> pendingKlv_;
-  uint32_t emsgId_ = 0;
+  KlvEmsgQueue pendingKlv_;
   int64_t videoPts90k_ = AV_NOPTS_VALUE;
 
   bool initWritten_ = false;
