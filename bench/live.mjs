@@ -49,7 +49,6 @@ const percentile = (values, p) => {
 /** Notes the wall time each PES with a PTS starts on each PID, from TS datagrams. */
 function startTap(port) {
   const firstSeen = new Map(); // `${pid}:${pts}` → ms
-  const counts = { klv: 0 }; // KLV PES sent
   const pids = new Map(); // pid → 'video' | 'klv'
   const socket = createSocket('udp4');
   socket.on('message', (buf) => {
@@ -70,13 +69,12 @@ function startTap(port) {
       const b = p + 9;
       const pts = (buf[b] & 0x0e) * 536870912 + buf[b + 1] * 4194304 + (buf[b + 2] >> 1) * 32768 + buf[b + 3] * 128 + (buf[b + 4] >> 1);
       pids.set(pid, kind);
-      if (kind === 'klv') counts.klv++;
       const key = `${kind}:${pts}`;
       if (!firstSeen.has(key)) firstSeen.set(key, now);
     }
   });
   socket.bind(port, '127.0.0.1');
-  return { firstSeen, counts, close: () => socket.close() };
+  return { firstSeen, close: () => socket.close() };
 }
 
 async function freePort() {

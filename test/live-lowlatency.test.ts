@@ -2,9 +2,9 @@
 // hint for the next part), parts that join into their segment byte for byte and carry the KLV as
 // emsg boxes, and the server's blocking playlist reload and preload-hint requests on a live layer
 // fed by a real UDP sender.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLive } from '../src/live/index.js';
 import { playlistPosition } from '../src/live/blocking-reload.js';
@@ -86,13 +86,11 @@ describe('LL-HLS output', () => {
       // A part plays on its own after the init segment: it starts where the playlist says.
       const first = withParts[0]!;
       const probe = join(out, `${name}-part.mp4`);
-      const { writeFileSync } = await import('node:fs');
       writeFileSync(probe, Buffer.concat([readFileSync(join(out, name, `${name}_init.mp4`)), readFileSync(join(out, name, first.parts[1]!.uri))]));
       const packets = ffprobeJson(['-select_streams', 'v:0', '-show_entries', 'packet=pts_time', probe]).packets as unknown[];
       expect(packets.length).toBe(Math.round(first.parts[1]!.duration * 25));
     }
     // The whole ladder decodes.
-    const { execFileSync } = await import('node:child_process');
     expect(execFileSync('ffmpeg', ['-v', 'error', '-i', join(out, '360p', '360p.m3u8'), '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })).toBe('');
   });
 

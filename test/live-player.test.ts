@@ -82,7 +82,7 @@ describe('hls.js plays a live layer', () => {
       const w = window as unknown as { Hls: any; state: PlayerState; hls: any };
       const video = document.getElementById('v') as HTMLVideoElement;
       w.state = { currentTime: 0, partLoads: 0, latency: null, partTarget: null, errors: [], mse: MediaSource.isTypeSupported('video/mp4; codecs="avc1.42C01E,mp4a.40.2"') };
-      const hls = new w.Hls({ lowLatencyMode: true, liveSyncDurationCount: undefined });
+      const hls = new w.Hls({ lowLatencyMode: true });
       w.hls = hls;
       hls.on(w.Hls.Events.FRAG_LOADED, (_e: unknown, d: { part?: unknown }) => {
         if (d.part) w.state.partLoads++;

@@ -1,5 +1,6 @@
 #include "core/input.h"
 
+#include <algorithm>
 #include <chrono>
 #include <thread>
 
@@ -137,8 +138,9 @@ bool isLocalPath(const std::string& url) {
 
 MediaInput::MediaInput(const std::string& url, const InputOptions& options, CancelToken& cancel) : url_(url) {
   allowedRoots_ = options.allowedRoots;
-  srtSecret_ = url.rfind("srt://", 0) == 0 && url.find("passphrase=") != std::string::npos;
-  for (const auto& entry : options.formatOptions) srtSecret_ = srtSecret_ || (url.rfind("srt://", 0) == 0 && entry.first == "passphrase");
+  const bool srt = url.rfind("srt://", 0) == 0;
+  srtSecret_ = srt && (url.find("passphrase=") != std::string::npos ||
+                       std::any_of(options.formatOptions.begin(), options.formatOptions.end(), [](const auto& entry) { return entry.first == "passphrase"; }));
   if (!allowedRoots_.empty()) {
     const std::string why = refusalOf(url, allowedRoots_);
     if (!why.empty()) throw Error("ERR_INPUT_REJECTED", "open", "input " + url + " is refused: " + why);
@@ -155,7 +157,7 @@ MediaInput::MediaInput(const std::string& url, const InputOptions& options, Canc
   protocolOptions_ = options.formatOptions;
   // A live feed over a connection (an SRT or TCP peer that goes away and comes back) is dialled
   // or listened for again when it closes; the demuxer reads on as over a gap.
-  reconnectable_ = cancel.lostMs() > 0 && (url.rfind("srt://", 0) == 0 || url.rfind("tcp://", 0) == 0);
+  reconnectable_ = cancel.lostMs() > 0 && (srt || url.rfind("tcp://", 0) == 0);
   const bool protocolOpened = openRet >= 0;
   if (openRet >= 0) {
     source_.reset(source);

@@ -56,3 +56,8 @@ export function layerNameFromFile(input: string): string {
   const stem = dot > 0 ? base.slice(0, dot) : base;
   return stem.length > 0 ? stem : 'Video';
 }
+
+/** The layer id after the highest one a service has on disk (0 for none); ids are listed in order. */
+export function layerIdAfter(existing: readonly number[]): number {
+  return existing.length > 0 ? existing[existing.length - 1]! + 1 : 0;
+}

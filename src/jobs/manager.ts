@@ -9,7 +9,7 @@ import { hostname, tmpdir, userInfo } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { MediaError } from '../errors.js';
 import { checkEnum, checkInputRoots, checkInteger, checkKnownKeys, checkSignal, checkString, invalid, optionsObject } from '../validate.js';
-import { FILE_ID_PATTERN, SERVICE_NAME_PATTERN, layerNameFromFile, newFileId, newJobId, serviceNameFromFile } from './ids.js';
+import { FILE_ID_PATTERN, SERVICE_NAME_PATTERN, layerIdAfter, layerNameFromFile, newFileId, newJobId, serviceNameFromFile } from './ids.js';
 import { HWACCELS, IngestJob, RESOLUTIONS, interruptedResource, isTerminal, type HwAccel, type JobResource, type Resolution } from './job.js';
 import { nativePipeline, type PipelineRunner } from './pipeline-adapter.js';
 import { JobQueue, defaultConcurrency } from './queue.js';
@@ -414,7 +414,7 @@ export class JobManager {
       throw new MediaError(`The job queue is full (${this.queue.queued} jobs waiting); try again later`, { code: 'ERR_QUEUE_FULL', step: 'job' });
     }
     const existing = o.storage.existingLayerIds(o.serviceName);
-    const { service, layerId } = this.store.reserveLayer(o.serviceName, existing.length > 0 ? existing[existing.length - 1]! + 1 : 0);
+    const { service, layerId } = this.store.reserveLayer(o.serviceName, layerIdAfter(existing));
     const jobId = newJobId();
     const job = new IngestJob(
       {
@@ -502,7 +502,7 @@ export class JobManager {
     const restUrl = o.restUrl !== undefined ? checkRestUrl(o.restUrl, 'restUrl') : this.restUrl;
     const shown = redactStreamAddress(address);
     const existing = storage.existingLayerIds(serviceName);
-    const { service, layerId } = this.store.reserveLayer(serviceName, existing.length > 0 ? existing[existing.length - 1]! + 1 : 0);
+    const { service, layerId } = this.store.reserveLayer(serviceName, layerIdAfter(existing));
     const jobId = newJobId();
     const job = new IngestJob(
       {

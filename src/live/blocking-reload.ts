@@ -63,8 +63,12 @@ export function deliveryDirectives(query: Record<string, unknown>): { msn: numbe
   return { msn: Number(msnText), part: partText === undefined ? undefined : Number(partText) };
 }
 
+/** Reads a playlist's position; within one pass over the waiters each file is read once. */
+type PositionReader = (path: string) => PlaylistPosition | undefined;
+type Check = (read: PositionReader) => boolean;
+
 interface Waiter {
-  check: () => boolean;
+  check: Check;
   resolve: (ok: boolean) => void;
   timer: NodeJS.Timeout;
 }
@@ -79,8 +83,8 @@ class DirectoryWatch {
     private readonly onIdle: () => void,
   ) {}
 
-  wait(check: () => boolean, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-    if (check()) return Promise.resolve(true);
+  wait(check: Check, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+    if (check(readPosition)) return Promise.resolve(true);
     return new Promise((resolve) => {
       const waiter: Waiter = {
         check,
@@ -121,10 +125,16 @@ class DirectoryWatch {
   }
 
   private recheck(): void {
+    // Many players may wait on one playlist: it is read once per change, not once per player.
+    const read = new Map<string, PlaylistPosition | undefined>();
+    const memo: PositionReader = (path) => {
+      if (!read.has(path)) read.set(path, readPosition(path));
+      return read.get(path);
+    };
     for (const w of [...this.waiters]) {
       let ok = false;
       try {
-        ok = w.check();
+        ok = w.check(memo);
       } catch {
         ok = false;
       }
@@ -165,8 +175,8 @@ export async function waitForPlaylist(path: string, msn: number, part: number | 
   if (msn > pos.nextMsn + 2) return { status: 400, message: `_HLS_msn=${msn} is more than two segments ahead of the playlist (next ${pos.nextMsn}).` };
   const timeoutMs = 3 * pos.targetDuration * 1000;
   const ok = await watchOf(dirname(path)).wait(
-    () => {
-      const now = readPosition(path);
+    (read) => {
+      const now = read(path);
       return now !== undefined && satisfies(now, msn, part);
     },
     timeoutMs,
@@ -175,8 +185,8 @@ export async function waitForPlaylist(path: string, msn: number, part: number | 
   return ok ? { status: 200 } : { status: 503, message: `segment ${msn}${part === undefined ? '' : ` part ${part}`} did not appear within ${timeoutMs} ms.` };
 }
 
-/** An LL-HLS part name as the low-latency muxer writes it (name_00012.3.m4s). */
-export const PART_NAME = /_\d{5,}\.\d+\.m4s$/;
+/** An LL-HLS part name as the low-latency muxer writes it (name_00012.3.m4s); group 1 is its segment. */
+export const PART_NAME = /_(\d{5,})\.\d+\.m4s$/;
 
 /**
  * Holds a request for a part that is not written yet (a preload hint) until it is, at most three
@@ -187,7 +197,7 @@ export async function waitForPart(path: string, playlistPath: string, signal?: A
   const pos = readPosition(playlistPath);
   if (!pos || !pos.lowLatency || pos.ended) return false;
   // Only the segment being written and the next can have parts still to come.
-  const msn = Number(/_(\d{5,})\.\d+\.m4s$/.exec(path)?.[1] ?? -1);
+  const msn = Number(PART_NAME.exec(path)?.[1] ?? -1);
   if (msn < pos.nextMsn || msn > pos.nextMsn + 1) return false;
   return watchOf(dirname(path)).wait(() => existsSync(path), 3 * pos.targetDuration * 1000, signal);
 }

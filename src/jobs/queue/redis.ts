@@ -7,7 +7,7 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { MediaError } from '../../errors.js';
-import { newJobId } from '../ids.js';
+import { layerIdAfter, newJobId } from '../ids.js';
 import { IngestJob, isTerminal, orderedResource, type HwAccel, type JobResource, type Resolution } from '../job.js';
 import type { IngestOptions } from '../manager.js';
 import { CANCELLED_CODE, CANCELLED_MESSAGE, stepByKey } from '../steps.js';
@@ -134,7 +134,7 @@ export class RedisBackend implements QueueBackend {
 
   private async enqueue(p: SubmitPlan): Promise<string> {
     const existing = p.existingLayerIds;
-    const { service, layerId } = await this.jobs.reserveLayer(p.serviceName, existing.length > 0 ? existing[existing.length - 1]! + 1 : 0);
+    const { service, layerId } = await this.jobs.reserveLayer(p.serviceName, layerIdAfter(existing));
     const jobId = newJobId();
     const resource = new IngestJob(
       {
