@@ -181,7 +181,7 @@ class IngestRun {
   bool behind_ = false;      // a FALLING_BEHIND warning is standing
   bool shedding_ = false;    // every other display frame is left out (FRAMES_SHED)
   bool keepNext_ = false;
-  bool fileInput_ = false;
+  bool fileInput_ = false;   // a local file: read at the pass's own pace
   int64_t lagFromMs_ = 0;    // frames that arrived before this (held over a stall) do not measure lag
   // Live: display frames after this time follow a break in the input (NaN: none pending).
   double breakAfter_ = std::nan("");
@@ -450,26 +450,24 @@ void IngestRun::pass() {
   if (job_.live.enabled)
     reader = std::make_unique<InputReader>([this, &timeline, &readerClock](InputItem& item) { readInput(item, timeline, readerClock); }, [this] { cancel_.finishEarly(); },
                                            kReaderCapacity);
-  InputItem inlineItem;
+  InputItem item;
   for (;;) {
     cancel_.throwIfStopped("transcode");
     // A graceful stop ends the pass now: what the reader holds beyond this is let go with the input.
     if (cancel_.finishingEarly()) break;
-    InputItem readItem;
-    if (reader) readItem = reader->next();
-    else {
-      if (inlineItem.packet) av_packet_unref(inlineItem.packet.get());
-      inlineItem.jump = 0;
-      readInput(inlineItem, timeline, readerClock);
+    if (reader) {
+      item = reader->next();
+    } else {
+      if (item.packet) av_packet_unref(item.packet.get());  // read into the same packet again
+      readInput(item, timeline, readerClock);
     }
-    InputItem& item = reader ? readItem : inlineItem;
     if (item.error) std::rethrow_exception(item.error);
     const int ret = item.ret;
     if (ret == AVERROR_EOF) break;
     if (ret < 0) {
       cancel_.throwIfStopped("transcode");
       if (inputEnded(ret)) break;
-      if (isLocalPath(job_.input)) warn("INPUT_TRUNCATED", "the input ended early (" + avErrorText(ret) + "); what was read has been ingested");
+      if (fileInput_) warn("INPUT_TRUNCATED", "the input ended early (" + avErrorText(ret) + "); what was read has been ingested");
       else warn("INPUT_ENDED", "the input stopped (" + avErrorText(ret) + "); what was received has been ingested");
       break;
     }
@@ -502,7 +500,7 @@ void IngestRun::pass() {
     tick(false);
   }
   reader.reset();  // joined: the input is ours again
-  if (isLocalPath(job_.input) && input_->tables().isTransportStream() && transportStreamCutShort(job_.input, input_->size()))
+  if (fileInput_ && input_->tables().isTransportStream() && transportStreamCutShort(job_.input, input_->size()))
     warn("INPUT_TRUNCATED", "the transport stream ends inside a packet (" + std::to_string(input_->size()) + " bytes): the file was cut short; what exists has been ingested");
 }
 
