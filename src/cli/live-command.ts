@@ -104,8 +104,18 @@ export function registerLiveCommand(program: Command): void {
         if (opts.json) process.stdout.write(`${JSON.stringify({ time: new Date().toISOString(), ...e })}\n`);
       };
       const status = new LiveStatusLine(process.stderr);
+      const report: LiveReport = {
+        warning: (w) => {
+          status.line(`warning ${w.code}: ${w.message}`);
+          event({ type: 'warning', ...w });
+        },
+        status: (s) => {
+          status.update(s);
+          event({ type: 'status', ...s, warnings: undefined });
+        },
+      };
       if (opts.serviceName !== undefined) {
-        await liveCommandIntoService(input, opts, status, event);
+        await liveCommandIntoService(input, opts, status, event, report);
         return;
       }
       const run = startLive(input, liveOptionsFromFlags(opts), {
@@ -113,16 +123,9 @@ export function registerLiveCommand(program: Command): void {
           status.line(`state ${s}`);
           event({ type: 'state', state: s });
         },
-        onWarning: (w) => {
-          status.line(`warning ${w.code}: ${w.message}`);
-          event({ type: 'warning', ...w });
-        },
+        onWarning: report.warning,
       });
-      const timer = setInterval(() => {
-        const s = run.status();
-        status.update(s);
-        event({ type: 'status', ...s, warnings: undefined });
-      }, 1000);
+      const timer = setInterval(() => report.status(run.status()), 1000);
       let interrupts = 0;
       const onSignal = (): void => {
         interrupts++;
@@ -150,8 +153,14 @@ export function registerLiveCommand(program: Command): void {
     });
 }
 
+/** How both modes of `live` report warnings and the status each second. */
+interface LiveReport {
+  warning(w: { code: string; message: string }): void;
+  status(s: LiveStatus): void;
+}
+
 /** The service mode of `live`: the feed becomes a live layer with a job, stopped by SIGINT/SIGTERM. */
-async function liveCommandIntoService(input: string, opts: LiveCliOptions, status: LiveStatusLine, event: (e: Record<string, unknown>) => void): Promise<void> {
+async function liveCommandIntoService(input: string, opts: LiveCliOptions, status: LiveStatusLine, event: (e: Record<string, unknown>) => void, report: LiveReport): Promise<void> {
   const flags = liveOptionsFromFlags(opts);
   const unsupported = [opts.segmentSeconds !== undefined && '--segment-seconds', opts.format !== undefined && '--format', opts.previews && '--previews'].filter((x): x is string => typeof x === 'string');
   let timer: NodeJS.Timeout | undefined;
@@ -178,15 +187,10 @@ async function liveCommandIntoService(input: string, opts: LiveCliOptions, statu
       {
         onJob: (job, liveStatus) => {
           stopJob = () => job.stop();
-          job.on('warning', (w) => {
-            status.line(`warning ${w.code}: ${w.message}`);
-            event({ type: 'warning', ...w });
-          });
+          job.on('warning', report.warning);
           timer = setInterval(() => {
             const s = liveStatus();
-            if (!s) return;
-            status.update(s);
-            event({ type: 'status', ...s, warnings: undefined });
+            if (s) report.status(s);
           }, 1000);
         },
       },
